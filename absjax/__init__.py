@@ -1,0 +1,26 @@
+"""absjax: a jit-compiled, vmap-batched simulator of parameter-server SGD policies.
+
+Reference: Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness Converges Faster and
+Communicates Less" (arXiv 2301.08895).
+"""
+
+from absjax import delays, objectives, policies, staleness
+from absjax.delays import Delay
+from absjax.engine import RoundInfo, SimParams, SimState, Simulator
+from absjax.results import Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Delay",
+    "Result",
+    "RoundInfo",
+    "SimParams",
+    "SimState",
+    "Simulator",
+    "__version__",
+    "delays",
+    "objectives",
+    "policies",
+    "staleness",
+]

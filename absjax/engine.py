@@ -1,0 +1,658 @@
+"""The engine: simulator state, one round's step, and the jitted run.
+
+The engine only wires the pieces together: a :class:`~absjax.policies.Policy`
+decides who arrives, a :class:`~absjax.delays.Delay` times the jobs, an
+:class:`~absjax.objectives.Objective` computes their updates, a staleness weight
+and an optax transformation form the server step.
+
+A round's data flow (``step(key, state, params) -> (state, info)``):
+
+1. arrivals: the K first finishers (``kth_arrivals``) or, for the batch
+   policies, an event loop over the K arrivals in which each finisher restarts
+   at once on the current model;
+2. aggregation: ``w_{t+1} = w_t - lr * T(sum_i omega(s_i) u_i / Z)`` with
+   ``s_i = t - b_i``, ``T`` the server transformation (identity = plain SGD);
+3. restarts: the policy's restarts plus, for asynchronous policies, every job
+   that would be staler than ``tau`` next round (cancelled, wasted); every
+   restarted worker draws a new duration and computes its update from
+   ``w_{t+1}``.
+
+Time is kept relative to the current round (``remaining`` per worker); the wall
+clock is a Kahan-compensated sum of round lengths, accurate over 10^6 rounds
+in float32.
+
+Randomness: every job's draws come from ``fold_in(round_key, slot * N + i)``,
+where ``round_key = fold_in(key_rounds, t)``; slot 0 is the job a worker starts
+at the end of round ``t`` and slot ``j >= 1`` the j-th mid-round restart of a
+batch policy. Keys therefore depend only on the global seed index, the round
+and the worker: runs are identical alone, batched or chunked.
+
+>>> from absjax import delays, objectives, policies
+>>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
+...                 objectives.quadratic(dim=3), rounds=20, log_every=10)
+>>> sim.run(seeds=2).loss.shape
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from absjax import delays as delays_lib
+from absjax import objectives as objectives_lib
+from absjax import policies as policies_lib
+from absjax import staleness as staleness_lib
+from absjax.results import Result
+
+
+class SimParams(NamedTuple):
+    """The numbers of a simulation: vmappable, never a cause of recompilation."""
+
+    k: jax.Array  # () int32, updates aggregated per round
+    tau: jax.Array  # () int32, staleness bound (policies.UNBOUNDED for none)
+    lr: jax.Array  # () float, server learning rate
+    delay: dict  # the Delay model's numbers (Delay.params)
+    weight: dict  # the staleness weight's numbers (Weight.params)
+    data: dict  # the objective's data set (Objective.data), never gridded
+
+
+class SimState(NamedTuple):
+    """What the parameter server and the workers carry from round to round."""
+
+    w: Any  # model pytree, leaves float
+    opt_state: Any  # server optax state
+    version: jax.Array  # () int32, aggregations so far (the round index t)
+    clock: jax.Array  # () float, wall clock at the end of the last round
+    clock_error: jax.Array  # () float, Kahan compensation of `clock`
+    remaining: jax.Array  # (num_workers,) float, time to each job's finish
+    base: jax.Array  # (num_workers,) int32, model version each job read
+    updates: Any  # pytree, leaves (num_workers, ...), each job's update
+    speed: jax.Array  # (num_workers,) float, per-worker slowdown factors
+    k: jax.Array  # () int32, K of the next round
+    tau: jax.Array  # () int32, staleness bound in force for the next round
+    diverged_round: jax.Array  # () int32, first non-finite model's round, -1
+
+
+class RoundInfo(NamedTuple):
+    """Diagnostics of one round; emitted, never carried."""
+
+    duration: jax.Array  # () float, the round's wall-clock length
+    k: jax.Array  # () int32, K of this round
+    tau: jax.Array  # () int32, bound in force for this round's aggregation
+    aggregated: jax.Array  # () int32, updates aggregated
+    staleness_sum: jax.Array  # () int32, sum of their staleness
+    staleness_max: jax.Array  # () int32, max of their staleness
+    started: jax.Array  # () int32, jobs started (mid-round and at its end)
+    wasted: jax.Array  # () int32, jobs cancelled
+    uploads: jax.Array  # () int32, updates pushed
+    downloads: jax.Array  # () int32, model pulls
+    idle: jax.Array  # () float, worker time spent waiting for the round end
+    arrivals: jax.Array  # (num_workers,) int32, updates pushed per worker
+    restarted: jax.Array  # (num_workers,) bool, restarted at the round end
+    cancelled: jax.Array  # (num_workers,) bool, job abandoned at the round end
+
+
+class LogRow(NamedTuple):
+    """One logged row: window sums/maxima and values at the row's round."""
+
+    round: jax.Array
+    clock: jax.Array
+    clock_error: jax.Array
+    loss: jax.Array
+    metric: jax.Array
+    k: jax.Array
+    tau: jax.Array
+    staleness_sum: jax.Array
+    staleness_max: jax.Array
+    aggregated: jax.Array
+    uploads: jax.Array
+    downloads: jax.Array
+    started: jax.Array
+    wasted: jax.Array
+    idle: jax.Array
+
+
+def _check_positive_int(name: str, value: Any, low: int = 1) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+    ):
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Simulator:
+    """A compiled-once Monte-Carlo simulator of one policy family.
+
+    Static structure (the policy family, ``num_workers``, the objective's shapes,
+    ``rounds``, ``log_every``, the laws) is fixed here; numbers (K, tau, lr,
+    delay and weight parameters) live in :attr:`params` and may be swept with
+    :meth:`run` ``grid=`` without recompiling.
+
+    Args:
+      num_workers: N, number of workers.
+      policy: a :class:`~absjax.policies.Policy` (e.g. ``policies.k_async(4, 3)``).
+      delay: a :class:`~absjax.delays.Delay`, a bare law or a SPEC string.
+      objective: an :class:`~absjax.objectives.Objective` or a SPEC string.
+      lr: server learning rate.
+      rounds: communication rounds R to simulate.
+      log_every: rows are logged at rounds M, 2M, ..., R (M must divide R).
+      weight: staleness weight ``omega`` (default constant).
+      normalization: ``"count"`` or ``"weight-sum"``.
+      optimizer: optax transformation applied to the aggregate before the
+        step ``w -= lr * T(aggregate)``; it must not contain the learning rate
+        (e.g. ``optax.scale_by_adam()``). ``None`` is plain SGD.
+    """
+
+    num_workers: int
+    policy: policies_lib.Policy
+    delay: Any
+    objective: Any
+    lr: float = 0.1
+    rounds: int = 1000
+    log_every: int = 10
+    weight: staleness_lib.Weight = staleness_lib.Constant()
+    normalization: str = "count"
+    optimizer: optax.GradientTransformation | None = None
+
+    def __post_init__(self):
+        n = _check_positive_int("num_workers", self.num_workers)
+        if not isinstance(self.policy, policies_lib.Policy):
+            raise ValueError(f"policy={self.policy!r} must be a Policy")
+        self.policy.resolve_k(n)
+        object.__setattr__(self, "delay", delays_lib.as_delay(self.delay))
+        self.delay.check_workers(n)
+        object.__setattr__(
+            self, "objective", objectives_lib.as_objective(self.objective)
+        )
+        _check_lr(self.lr)
+        _check_positive_int("rounds", self.rounds)
+        _check_positive_int("log_every", self.log_every)
+        if self.rounds % self.log_every:
+            raise ValueError(
+                f"log_every={self.log_every} must divide rounds={self.rounds}"
+            )
+        if not isinstance(self.weight, staleness_lib.Weight):
+            raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
+        staleness_lib.check_normalization(self.normalization)
+        object.__setattr__(self, "_compiled", {})
+
+    # ------------------------------------------------------------------ params
+    @property
+    def params(self) -> SimParams:
+        """Default numbers, from the constructor's arguments."""
+        return SimParams(
+            k=jnp.int32(self.policy.resolve_k(self.num_workers)),
+            tau=jnp.int32(self.policy.resolve_tau()),
+            lr=jnp.asarray(float(self.lr)),
+            delay=self.delay.params,
+            weight=self.weight.params,
+            data=self.objective.data,
+        )
+
+    # -------------------------------------------------------------- randomness
+    def job_draw(self, key: jax.Array, params: SimParams, slot, worker, speed):
+        """Duration and objective sample of one job (see the module docstring)."""
+        job_key = jax.random.fold_in(key, slot * self.num_workers + worker)
+        key_delay, key_batch = jax.random.split(job_key)
+        duration = self.delay.sample(key_delay, params.delay, speed)
+        return duration, self.objective.sample(key_batch, params.data)
+
+    def _start_jobs(self, key, params, slot, workers, speed, w):
+        """Durations and updates of new jobs on model ``w``, one per worker."""
+
+        def one(worker):
+            duration, batch = self.job_draw(key, params, slot, worker, speed[worker])
+            return duration, self.objective.gradient(params.data, w, batch)
+
+        return jax.vmap(one)(workers) if jnp.ndim(workers) else one(workers)
+
+    # -------------------------------------------------------------- init, step
+    def init(self, key: jax.Array, params: SimParams) -> SimState:
+        """All workers pull ``w_0`` at time 0 and start their first job."""
+        n = self.num_workers
+        key_speed, key_jobs = jax.random.split(key)
+        speed = self.delay.worker_speeds(key_speed, params.delay, n)
+        w = self.objective.init(params.data)
+        remaining, updates = self._start_jobs(
+            key_jobs, params, 0, jnp.arange(n), speed, w
+        )
+        opt_state = self.optimizer.init(w) if self.optimizer is not None else ()
+        zero = jnp.zeros((), remaining.dtype)
+        return SimState(
+            w=w,
+            opt_state=opt_state,
+            version=jnp.int32(0),
+            clock=zero,
+            clock_error=zero,
+            remaining=remaining,
+            base=jnp.zeros((n,), jnp.int32),
+            updates=updates,
+            speed=speed,
+            k=jnp.asarray(params.k, jnp.int32),
+            tau=jnp.asarray(params.tau, jnp.int32),
+            diverged_round=jnp.int32(-1),
+        )
+
+    def _kth_round(self, state, params):
+        """Non-batch policies: the round ends at the K-th finish."""
+        t = state.version
+        duration, arrived = policies_lib.kth_arrivals(state.remaining, state.k)
+        staleness = jnp.where(arrived, t - state.base, 0)
+        omega = jnp.where(arrived, self.weight(staleness, params.weight), 0.0)
+        weighted = jax.tree.map(
+            lambda u: jnp.tensordot(omega, u, axes=1), state.updates
+        )
+        idle = jnp.sum(jnp.where(arrived, duration - state.remaining, 0.0))
+        return dict(
+            duration=duration,
+            remaining=state.remaining - duration,
+            base=state.base,
+            updates=state.updates,
+            weighted=weighted,
+            count=jnp.sum(arrived).astype(jnp.int32),
+            weight_sum=jnp.sum(omega),
+            staleness_sum=jnp.sum(staleness),
+            staleness_max=jnp.max(staleness),
+            arrivals=arrived.astype(jnp.int32),
+            finished=arrived,
+            started=jnp.int32(0),
+            downloads=jnp.int32(0),
+            idle=idle,
+        )
+
+    def _batch_round(self, key, state, params):
+        """Batch policies: K arrivals, each finisher restarting at once on w_t.
+
+        An event loop over at most N arrivals (K <= N), masked after the K-th.
+        """
+        t, k, n = state.version, state.k, self.num_workers
+        zeros_like_w = jax.tree.map(jnp.zeros_like, state.w)
+
+        def event(j, c):
+            active = j < k
+            mid = j < k - 1  # this arrival restarts at once on w_t
+            i = jnp.argmin(c["remaining"])  # first index among ties
+            dt = jnp.where(active, c["remaining"][i], 0.0)
+            s = t - c["base"][i]
+            omega = jnp.where(active, self.weight(s, params.weight), 0.0)
+            weighted = jax.tree.map(
+                lambda a, u: a + omega * u[i], c["weighted"], c["updates"]
+            )
+            duration, update = self._start_jobs(
+                key, params, j + 1, i, state.speed, state.w
+            )
+            remaining = c["remaining"] - dt
+            remaining = remaining.at[i].set(jnp.where(mid, duration, remaining[i]))
+            updates = jax.tree.map(
+                lambda u, new: u.at[i].set(jnp.where(mid, new, u[i])),
+                c["updates"],
+                update,
+            )
+            return dict(
+                remaining=remaining,
+                base=c["base"].at[i].set(jnp.where(mid, t, c["base"][i])),
+                updates=updates,
+                weighted=weighted,
+                count=c["count"] + active,
+                weight_sum=c["weight_sum"] + omega,
+                staleness_sum=c["staleness_sum"] + jnp.where(active, s, 0),
+                staleness_max=jnp.maximum(c["staleness_max"], jnp.where(active, s, 0)),
+                arrivals=c["arrivals"].at[i].add(active.astype(jnp.int32)),
+                finished=jnp.where(active & ~mid, jnp.arange(n) == i, c["finished"]),
+                started=c["started"] + mid,
+                downloads=c["downloads"] + (mid & (c["base"][i] != t)),
+                duration=c["duration"] + dt,
+            )
+
+        init = dict(
+            remaining=state.remaining,
+            base=state.base,
+            updates=state.updates,
+            weighted=zeros_like_w,
+            count=jnp.int32(0),
+            weight_sum=jnp.zeros((), state.remaining.dtype),
+            staleness_sum=jnp.int32(0),
+            staleness_max=jnp.int32(0),
+            arrivals=jnp.zeros((n,), jnp.int32),
+            finished=jnp.zeros((n,), bool),
+            started=jnp.int32(0),
+            downloads=jnp.int32(0),
+            duration=jnp.zeros((), state.remaining.dtype),
+        )
+        out = jax.lax.fori_loop(0, n, event, init)
+        out["idle"] = jnp.zeros((), state.remaining.dtype)
+        return out
+
+    def step(self, key: jax.Array, state: SimState, params: SimParams):
+        """One communication round: arrivals, aggregation, restarts."""
+        t, n = state.version, self.num_workers
+        if self.policy.batch:
+            r = self._batch_round(key, state, params)
+        else:
+            r = self._kth_round(state, params)
+
+        # Aggregation w_{t+1} = w_t - lr * T(sum_i omega_i u_i / Z).
+        z = r["count"] if self.normalization == "count" else r["weight_sum"]
+        z = jnp.where(z > 0, z, 1)  # all weights 0: the weighted sum is 0, no step
+        aggregate = jax.tree.map(lambda s: s / z, r["weighted"])
+        if self.optimizer is None:
+            direction, opt_state = aggregate, state.opt_state
+        else:
+            direction, opt_state = self.optimizer.update(
+                aggregate, state.opt_state, state.w
+            )
+        w = jax.tree.map(lambda p, d: p - params.lr * d, state.w, direction)
+        finite = jnp.all(
+            jnp.array([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(w)])
+        )
+        diverged_round = jnp.where(
+            (state.diverged_round < 0) & ~finite, t + 1, state.diverged_round
+        )
+
+        # Wall clock: Kahan-compensated sum of round lengths.
+        y = r["duration"] - state.clock_error
+        clock = state.clock + y
+        clock_error = (clock - state.clock) - y
+
+        # K and tau of the next round (constant here; rules may change them).
+        k_next, tau_next = state.k, state.tau
+
+        # Restarts on w_{t+1}: the policy's, plus over-stale jobs.
+        finished = r["finished"]
+        if self.policy.synchronous:
+            restart = jnp.ones((n,), bool)
+            cancelled = ~finished
+        else:
+            over_stale = ~finished & ((t + 1) - r["base"] > tau_next)
+            restart = finished | over_stale
+            cancelled = over_stale
+        duration, update = self._start_jobs(
+            key, params, 0, jnp.arange(n), state.speed, w
+        )
+        remaining = jnp.where(restart, duration, r["remaining"])
+        updates = jax.tree.map(
+            lambda old, new: jnp.where(
+                restart.reshape((n,) + (1,) * (old.ndim - 1)), new, old
+            ),
+            r["updates"],
+            update,
+        )
+        restarts = jnp.sum(restart).astype(jnp.int32)
+
+        new_state = SimState(
+            w=w,
+            opt_state=opt_state,
+            version=t + 1,
+            clock=clock,
+            clock_error=clock_error,
+            remaining=remaining,
+            base=jnp.where(restart, t + 1, r["base"]),
+            updates=updates,
+            speed=state.speed,
+            k=k_next,
+            tau=tau_next,
+            diverged_round=diverged_round,
+        )
+        info = RoundInfo(
+            duration=r["duration"],
+            k=state.k,
+            tau=state.tau,
+            aggregated=r["count"],
+            staleness_sum=r["staleness_sum"],
+            staleness_max=r["staleness_max"],
+            started=r["started"] + restarts,
+            wasted=jnp.sum(cancelled).astype(jnp.int32),
+            uploads=r["count"],
+            downloads=r["downloads"] + restarts,
+            idle=r["idle"],
+            arrivals=r["arrivals"],
+            restarted=restart,
+            cancelled=cancelled,
+        )
+        return new_state, info
+
+    # --------------------------------------------------------------------- run
+    @staticmethod
+    def seed_keys(base_key: jax.Array, seed_index) -> tuple[jax.Array, jax.Array]:
+        """``(key_init, key_rounds)`` of a global seed index."""
+        return jax.random.split(jax.random.fold_in(base_key, seed_index))
+
+    def job_draws(
+        self, seed: int, seed_index: int = 0, params: SimParams | None = None
+    ):
+        """The randomness of every job of one seed, for replay and testing.
+
+        Returns a function ``draw(r, slot, worker) -> (duration, sample)``: the
+        job that ``worker`` starts at the end of round ``r`` (``slot = 0``; ``r =
+        -1`` for the initial jobs at time 0) or as the ``slot``-th mid-round
+        restart of round ``r`` (batch policies), exactly as :meth:`run` draws it.
+        """
+        params = self.params if params is None else params
+        key_init, key_rounds = self.seed_keys(jax.random.key(seed), seed_index)
+        key_speed, key_jobs = jax.random.split(key_init)
+        speed = self.delay.worker_speeds(key_speed, params.delay, self.num_workers)
+
+        def draw(r: int, slot: int, worker: int):
+            key = key_jobs if r < 0 else jax.random.fold_in(key_rounds, r)
+            return self.job_draw(key, params, slot, worker, speed[worker])
+
+        return draw
+
+    def _run_seed(self, base_key, seed_index, params, history: bool):
+        key_init, key_rounds = self.seed_keys(base_key, seed_index)
+        state = self.init(key_init, params)
+
+        def one_round(state, _):
+            key = jax.random.fold_in(key_rounds, state.version)
+            return self.step(key, state, params)
+
+        def window(state, _):
+            state, infos = jax.lax.scan(one_round, state, length=self.log_every)
+            row = LogRow(
+                round=state.version,
+                clock=state.clock,
+                clock_error=state.clock_error,
+                loss=self.objective.loss(params.data, state.w),
+                metric=self.objective.metric(params.data, state.w),
+                k=infos.k[-1],
+                tau=infos.tau[-1],
+                staleness_sum=infos.staleness_sum.sum(),
+                staleness_max=infos.staleness_max.max(),
+                aggregated=infos.aggregated.sum(),
+                uploads=infos.uploads.sum(),
+                downloads=infos.downloads.sum(),
+                started=infos.started.sum(),
+                wasted=infos.wasted.sum(),
+                idle=infos.idle.sum(),
+            )
+            extra = (infos, state.w) if history else None
+            return state, (row, extra)
+
+        num_logs = self.rounds // self.log_every
+        state, (rows, extra) = jax.lax.scan(window, state, length=num_logs)
+        return rows, extra, state.diverged_round
+
+    def _compiled_run(self, grid_axes, history: bool):
+        """The jitted entry point for one grid structure (cached)."""
+        cache_key = (
+            jax.tree.structure(grid_axes),
+            tuple(jax.tree.leaves(grid_axes)),
+            history,
+        )
+        if cache_key not in self._compiled:
+
+            def seeds_fn(base_key, seed_indices, params):
+                return jax.vmap(self._run_seed, in_axes=(None, 0, None, None))(
+                    base_key, seed_indices, params, history
+                )
+
+            fn = seeds_fn
+            if grid_axes is not None:
+                fn = jax.vmap(seeds_fn, in_axes=(None, None, grid_axes))
+            self._compiled[cache_key] = jax.jit(fn)
+        return self._compiled[cache_key]
+
+    def run(
+        self,
+        seeds: int = 1,
+        seed: int = 0,
+        params: SimParams | None = None,
+        grid: dict[str, Any] | None = None,
+        history: bool = False,
+        seed_offset: int = 0,
+    ) -> Result:
+        """Simulates ``seeds`` independent runs (vmapped) and returns a Result.
+
+        Args:
+          seeds: number of Monte-Carlo seeds.
+          seed: base seed; seed ``i`` uses ``fold_in(key(seed), seed_offset + i)``.
+          params: numbers to use instead of :attr:`params`.
+          grid: ``{name: values}`` over which to sweep (cartesian product), in
+            one compiled program; names are ``k``, ``tau``, ``lr`` or paths into
+            the nested numbers such as ``delay.compute.rate`` or ``weight.a``.
+          history: also return per-round diagnostics and the model at each log.
+          seed_offset: index of the first seed (for chunked runs).
+        """
+        _check_positive_int("seeds", seeds)
+        _check_positive_int("seed", seed, low=0)
+        _check_positive_int("seed_offset", seed_offset, low=0)
+        params = self.params if params is None else params
+        grid_values: dict[str, np.ndarray] = {}
+        grid_axes = None
+        if grid:
+            params, grid_axes, grid_values = self._grid_params(params, grid)
+        else:
+            self.check_params(params)
+        fn = self._compiled_run(grid_axes, history)
+        seed_indices = jnp.arange(seed_offset, seed_offset + seeds, dtype=jnp.uint32)
+        rows, extra, diverged = fn(jax.random.key(seed), seed_indices, params)
+        rows = jax.tree.map(np.asarray, rows)
+        grid_shape = tuple(len(v) for v in grid_values.values())
+        return Result.from_rows(
+            rows,
+            np.asarray(diverged),
+            num_workers=self.num_workers,
+            policy=self.policy.name,
+            grid=grid_values,
+            grid_shape=grid_shape,
+            seeds=np.arange(seed_offset, seed_offset + seeds),
+            seed=seed,
+            metric_name=self.objective.metric_name or None,
+            history=None if extra is None else jax.tree.map(np.asarray, extra),
+        )
+
+    # ------------------------------------------------------------- validation
+    def check_params(self, params: SimParams) -> None:
+        """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
+        n = self.num_workers
+        k = np.asarray(params.k)
+        if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
+            raise ValueError(f"k={k.tolist()} must be integers in [1, num_workers={n}]")
+        tau = np.asarray(params.tau)
+        if np.any(tau < 0) or not np.issubdtype(tau.dtype, np.integer):
+            raise ValueError(f"tau={tau.tolist()} must be integers >= 0")
+        if self.policy.synchronous and np.any(tau != policies_lib.UNBOUNDED):
+            raise ValueError(
+                f"tau is a staleness bound; policy {self.policy.name!r} "
+                "is synchronous: leave tau unset"
+            )
+        if self.policy.name in ("sync", "async"):
+            fixed = n if self.policy.name == "sync" else 1
+            if np.any(k != fixed):
+                raise ValueError(f"policy {self.policy.name!r} fixes k={fixed}")
+        lr = np.asarray(params.lr)
+        if not np.all(np.isfinite(lr)) or np.any(lr <= 0):
+            raise ValueError(f"lr={lr.tolist()} must be in (0, inf)")
+
+    def _grid_params(self, params: SimParams, grid: dict[str, Any]):
+        """Cartesian product of the grid values as params with a leading axis."""
+        names = list(grid)
+        values = {name: np.asarray(grid[name]) for name in names}
+        for name, v in values.items():
+            if v.ndim != 1 or v.size == 0:
+                raise ValueError(f"grid[{name!r}] must be a non-empty 1-D sequence")
+        mesh = np.meshgrid(*values.values(), indexing="ij")
+        flat = {name: m.reshape(-1) for name, m in zip(names, mesh, strict=True)}
+        tree = params._asdict()
+        axes = jax.tree.map(lambda _: None, tree)
+        for name, column in flat.items():
+            path = name.split(".")
+            if path[0] == "data":
+                raise ValueError("the objective's data set cannot be gridded")
+            node, axes_node = tree, axes
+            for part in path[:-1]:
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"grid name {name!r} is not a parameter")
+                node, axes_node = node[part], axes_node[part]
+            leaf = path[-1]
+            if not isinstance(node, dict) or leaf not in node:
+                raise ValueError(
+                    f"grid name {name!r} is not a parameter; known: "
+                    "k, tau, lr, delay.*, weight.*"
+                )
+            old = node[leaf]
+            if isinstance(old, dict):
+                raise ValueError(f"grid name {name!r} names a group, not a number")
+            dtype = np.asarray(old).dtype
+            if np.issubdtype(dtype, np.integer) and not np.all(
+                column == np.round(column)
+            ):
+                raise ValueError(f"grid[{name!r}] must hold integers")
+            node[leaf] = jnp.asarray(column.astype(dtype))
+            axes_node[leaf] = 0
+        gridded = SimParams(**tree)
+        for g in range(len(next(iter(flat.values())))):
+            self.check_params(
+                jax.tree.map(
+                    lambda x, a, g=g: x if a is None else x[g],
+                    gridded,
+                    SimParams(**axes),
+                    is_leaf=lambda x: x is None,
+                )
+            )
+            self._check_law_numbers(gridded, SimParams(**axes), g)
+        return gridded, SimParams(**axes), values
+
+    def _check_law_numbers(self, gridded, axes, g) -> None:
+        """Rebuilds the delay/weight objects with grid point g to validate them."""
+
+        def pick(tree, axes_tree):
+            return jax.tree.map(
+                lambda x, a: x if a is None else x[g],
+                tree,
+                axes_tree,
+                is_leaf=lambda x: x is None,
+            )
+
+        delay = pick(gridded.delay, axes.delay)
+        for name in ("compute", "upload", "download"):
+            law = getattr(self.delay, name)
+            if law is not None:
+                type(law)(**{k: float(v) for k, v in delay[name].items()})
+        delays_lib.Delay(
+            self.delay.compute,
+            straggler_prob=float(delay["straggler_prob"]),
+            straggler_factor=float(delay["straggler_factor"]),
+            speed_spread=float(delay["speed_spread"]),
+        )
+        weight = pick(gridded.weight, axes.weight)
+        type(self.weight)(**{k: float(v) for k, v in weight.items()})
+
+
+def _check_lr(lr: Any) -> None:
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, int | float)
+        or not (math.isfinite(lr) and lr > 0)
+    ):
+        raise ValueError(f"lr={lr!r} must be in (0, inf)")

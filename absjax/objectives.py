@@ -1,0 +1,308 @@
+"""Training objectives: what a job computes and how the loss is measured.
+
+An objective owns its data (a pytree of arrays, generated once from
+``data_seed`` so that every simulated seed trains on the same problem) and four
+pure functions the engine calls:
+
+- ``init(data) -> w``: the initial model ``w_0`` (a pytree);
+- ``sample(key, data) -> batch``: the randomness of one job (a minibatch);
+- ``gradient(data, w, batch) -> g``: the stochastic gradient of one job;
+- ``loss(data, w)`` and ``metric(data, w)``: the logged training loss (exact
+  over the whole training set or in closed form) and a test metric (``nan``
+  where the objective has none).
+
+>>> import jax
+>>> obj = quadratic(dim=4, noise=0.0)
+>>> w = obj.init(obj.data)
+>>> g = obj.gradient(obj.data, w, obj.sample(jax.random.key(0), obj.data))
+>>> bool(jax.numpy.allclose(g, obj.data["h"] * w))
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from absjax._spec import build_from_spec
+
+Data = dict[str, jax.Array]
+
+
+def _positive_int(name: str, value: int, low: int = 1) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+    ):
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+    return int(value)
+
+
+def _nonneg(name: str, value: float, strict: bool = False) -> float:
+    ok = value > 0 if strict else value >= 0
+    if not (isinstance(value, int | float) and math.isfinite(value) and ok):
+        raise ValueError(f"{name}={value!r} must be in {'(' if strict else '['}0, inf)")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Objective:
+    """Base class; see the module docstring for the protocol."""
+
+    name: ClassVar[str]
+    has_metric: ClassVar[bool] = False
+    metric_name: ClassVar[str] = ""
+
+    @property
+    def data(self) -> Data:
+        raise NotImplementedError
+
+    def init(self, data: Data) -> Any:
+        raise NotImplementedError
+
+    def sample(self, key: jax.Array, data: Data) -> Any:
+        raise NotImplementedError
+
+    def gradient(self, data: Data, w: Any, batch: Any) -> Any:
+        raise NotImplementedError
+
+    def loss(self, data: Data, w: Any) -> jax.Array:
+        raise NotImplementedError
+
+    def metric(self, data: Data, w: Any) -> jax.Array:
+        return jnp.asarray(jnp.nan)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Quadratic(Objective):
+    """Noisy quadratic ``F(w) = 0.5 * sum_j h_j w_j^2`` with exact loss.
+
+    A job's gradient is ``h * w + noise * z`` with ``z ~ N(0, I)``, so the
+    gradient variance per coordinate is ``noise^2``. The Hessian spectrum ``h``
+    is spaced linearly from ``hmin`` to ``hmax`` unless ``spectrum`` is given;
+    ``w_0 = init * ones`` and ``F* = 0``.
+    """
+
+    dim: int = 100
+    noise: float = 0.1
+    hmin: float = 0.1
+    hmax: float = 1.0
+    init_scale: float = 1.0
+    spectrum: tuple[float, ...] | None = None
+    name: ClassVar[str] = "quadratic"
+
+    def __post_init__(self):
+        _positive_int("dim", self.dim)
+        _nonneg("noise", self.noise)
+        _nonneg("hmin", self.hmin, strict=True)
+        _nonneg("hmax", self.hmax, strict=True)
+        _nonneg("init_scale", self.init_scale)
+        if self.hmin > self.hmax:
+            raise ValueError(f"hmin={self.hmin} must be <= hmax={self.hmax}")
+        if self.spectrum is not None:
+            spec = tuple(float(h) for h in self.spectrum)
+            if len(spec) != self.dim or not all(
+                h > 0 and math.isfinite(h) for h in spec
+            ):
+                raise ValueError(f"spectrum must hold dim={self.dim} positive numbers")
+            object.__setattr__(self, "spectrum", spec)
+
+    @property
+    def data(self) -> Data:
+        if self.spectrum is not None:
+            h = jnp.asarray(self.spectrum)
+        else:
+            h = jnp.linspace(self.hmin, self.hmax, self.dim)
+        return {"h": h, "noise": jnp.asarray(self.noise)}
+
+    def init(self, data):
+        return jnp.full_like(data["h"], self.init_scale)
+
+    def sample(self, key, data):
+        return jax.random.normal(key, data["h"].shape, data["h"].dtype)
+
+    def gradient(self, data, w, batch):
+        return data["h"] * w + data["noise"] * batch
+
+    def loss(self, data, w):
+        return 0.5 * jnp.sum(data["h"] * w**2)
+
+
+def _regression_data(seed: int, samples: int, dim: int):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, dim)).astype(np.float32)
+    return rng, x
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LinearRegression(Objective):
+    """Least squares ``F(w) = mean((X w - y)^2) / 2`` on a synthetic data set.
+
+    ``X`` has i.i.d. standard normal entries, ``y = X w_true + noise * eps`` with
+    ``w_true ~ N(0, I / dim)``; a job samples ``batch`` rows with replacement.
+    The logged loss is exact over the whole training set; ``w_0 = 0``.
+    """
+
+    dim: int = 100
+    samples: int = 4096
+    batch: int = 32
+    noise: float = 0.1
+    data_seed: int = 0
+    name: ClassVar[str] = "linreg"
+
+    def __post_init__(self):
+        _positive_int("dim", self.dim)
+        _positive_int("samples", self.samples)
+        _positive_int("batch", self.batch)
+        _positive_int("data_seed", self.data_seed, low=0)
+        _nonneg("noise", self.noise)
+        object.__setattr__(self, "_data", None)
+
+    @property
+    def data(self) -> Data:
+        if self._data is None:
+            rng, x = _regression_data(self.data_seed, self.samples, self.dim)
+            w_true = rng.standard_normal(self.dim) / math.sqrt(self.dim)
+            y = x @ w_true + self.noise * rng.standard_normal(self.samples)
+            data = {"x": jnp.asarray(x, float), "y": jnp.asarray(y, float)}
+            object.__setattr__(self, "_data", data)
+        return self._data
+
+    def init(self, data):
+        return jnp.zeros(data["x"].shape[1], data["x"].dtype)
+
+    def sample(self, key, data):
+        return jax.random.randint(key, (self.batch,), 0, data["x"].shape[0])
+
+    def gradient(self, data, w, batch):
+        x, y = data["x"][batch], data["y"][batch]
+        return x.T @ (x @ w - y) / self.batch
+
+    def loss(self, data, w):
+        return 0.5 * jnp.mean((data["x"] @ w - data["y"]) ** 2)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SoftmaxRegression(Objective):
+    """Multinomial logistic regression on a synthetic teacher data set.
+
+    Features are standard normal; labels are ``argmax(X W* + noise * G)`` with a
+    random teacher ``W*`` (scaled so logits have unit variance per class) and
+    Gumbel noise ``G``, so ``noise`` sets the Bayes error. The model is a
+    ``(dim, classes)`` weight matrix and a bias, ``w_0 = 0``. The loss is the
+    mean cross-entropy over the training set; the metric is accuracy on a
+    held-out test set of ``test_samples`` rows.
+    """
+
+    dim: int = 20
+    classes: int = 5
+    samples: int = 4096
+    test_samples: int = 1024
+    batch: int = 32
+    noise: float = 0.5
+    data_seed: int = 0
+    name: ClassVar[str] = "logreg"
+    has_metric: ClassVar[bool] = True
+    metric_name: ClassVar[str] = "test_accuracy"
+
+    def __post_init__(self):
+        _positive_int("dim", self.dim)
+        _positive_int("classes", self.classes, low=2)
+        _positive_int("samples", self.samples)
+        _positive_int("test_samples", self.test_samples)
+        _positive_int("batch", self.batch)
+        _positive_int("data_seed", self.data_seed, low=0)
+        _nonneg("noise", self.noise)
+        object.__setattr__(self, "_data", None)
+
+    @property
+    def data(self) -> Data:
+        if self._data is None:
+            total = self.samples + self.test_samples
+            rng, x = _regression_data(self.data_seed, total, self.dim)
+            teacher = rng.standard_normal((self.dim, self.classes)) / math.sqrt(
+                self.dim
+            )
+            logits = x @ teacher + self.noise * rng.gumbel(size=(total, self.classes))
+            labels = np.argmax(logits, axis=1).astype(np.int32)
+            n = self.samples
+            data = {
+                "x": jnp.asarray(x[:n], float),
+                "y": jnp.asarray(labels[:n]),
+                "x_test": jnp.asarray(x[n:], float),
+                "y_test": jnp.asarray(labels[n:]),
+            }
+            object.__setattr__(self, "_data", data)
+        return self._data
+
+    def init(self, data):
+        dim = data["x"].shape[1]
+        return {
+            "weights": jnp.zeros((dim, self.classes)),
+            "bias": jnp.zeros((self.classes,)),
+        }
+
+    def sample(self, key, data):
+        return jax.random.randint(key, (self.batch,), 0, data["x"].shape[0])
+
+    def _cross_entropy(self, w, x, y):
+        logits = x @ w["weights"] + w["bias"]
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    def gradient(self, data, w, batch):
+        return jax.grad(self._cross_entropy)(w, data["x"][batch], data["y"][batch])
+
+    def loss(self, data, w):
+        return self._cross_entropy(w, data["x"], data["y"])
+
+    def metric(self, data, w):
+        logits = data["x_test"] @ w["weights"] + w["bias"]
+        return jnp.mean(jnp.argmax(logits, axis=1) == data["y_test"]).astype(float)
+
+
+quadratic = Quadratic
+linreg = LinearRegression
+logreg = SoftmaxRegression
+
+_REGISTRY = {
+    "quadratic": (
+        Quadratic,
+        {"dim": int, "noise": float, "hmin": float, "hmax": float, "init_scale": float},
+    ),
+    "linreg": (
+        LinearRegression,
+        {"dim": int, "samples": int, "batch": int, "noise": float, "data_seed": int},
+    ),
+    "logreg": (
+        SoftmaxRegression,
+        {
+            "dim": int,
+            "classes": int,
+            "samples": int,
+            "test_samples": int,
+            "batch": int,
+            "noise": float,
+            "data_seed": int,
+        },
+    ),
+}
+
+
+def parse_objective(spec: str) -> Objective:
+    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
+    return build_from_spec(spec, _REGISTRY, "objective")
+
+
+def as_objective(objective: Objective | str) -> Objective:
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        return parse_objective(objective)
+    raise ValueError(f"objective={objective!r} must be an Objective or a SPEC string")

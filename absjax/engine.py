@@ -73,7 +73,8 @@ class SimState(NamedTuple):
     clock_error: jax.Array  # () float, Kahan compensation of `clock`
     remaining: jax.Array  # (num_workers,) float, time to each job's finish
     base: jax.Array  # (num_workers,) int32, model version each job read
-    updates: Any  # pytree, leaves (num_workers, ...), each job's update
+    slot: jax.Array  # (num_workers,) int32, each job's slot (0: round end)
+    models: Any  # pytree, leaves (num_workers, ...), the model each job read
     speed: jax.Array  # (num_workers,) float, per-worker slowdown factors
     k: jax.Array  # () int32, K of the next round
     tau: jax.Array  # () int32, staleness bound in force for the next round
@@ -97,6 +98,14 @@ class RoundInfo(NamedTuple):
     arrivals: jax.Array  # (num_workers,) int32, updates pushed per worker
     restarted: jax.Array  # (num_workers,) bool, restarted at the round end
     cancelled: jax.Array  # (num_workers,) bool, job abandoned at the round end
+
+
+class RunKeys(NamedTuple):
+    """The keys of one seed, from which every job's randomness derives."""
+
+    speed: jax.Array  # per-worker speeds ("random" speeds)
+    delay: jax.Array  # durations: fold_in(delay, r + 1) for round r
+    batch: jax.Array  # samples: fold_in(fold_in(batch, r + 1), slot * N + i)
 
 
 class LogRow(NamedTuple):
@@ -163,6 +172,7 @@ class Simulator:
     weight: staleness_lib.Weight = staleness_lib.Constant()
     normalization: str = "count"
     optimizer: optax.GradientTransformation | None = None
+    k_max: int | None = None
 
     def __post_init__(self):
         n = _check_positive_int("num_workers", self.num_workers)
@@ -184,6 +194,15 @@ class Simulator:
         if not isinstance(self.weight, staleness_lib.Weight):
             raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
         staleness_lib.check_normalization(self.normalization)
+        if self.k_max is not None:
+            _check_positive_int("k_max", self.k_max)
+            if self.k_max > n:
+                raise ValueError(f"k_max={self.k_max} must be in [1, num_workers={n}]")
+            if self.k_max < self.policy.resolve_k(n):
+                raise ValueError(
+                    f"k_max={self.k_max} must be >= the policy's "
+                    f"k={self.policy.resolve_k(n)}"
+                )
         object.__setattr__(self, "_compiled", {})
 
     # ------------------------------------------------------------------ params
@@ -200,32 +219,78 @@ class Simulator:
         )
 
     # -------------------------------------------------------------- randomness
-    def job_draw(self, key: jax.Array, params: SimParams, slot, worker, speed):
-        """Duration and objective sample of one job (see the module docstring)."""
-        job_key = jax.random.fold_in(key, slot * self.num_workers + worker)
-        key_delay, key_batch = jax.random.split(job_key)
-        duration = self.delay.sample(key_delay, params.delay, speed)
-        return duration, self.objective.sample(key_batch, params.data)
+    @staticmethod
+    def seed_keys(base_key: jax.Array, seed_index) -> RunKeys:
+        """The keys of a global seed index (independent of batching)."""
+        key_seed = jax.random.fold_in(base_key, seed_index)
+        return RunKeys(*jax.random.split(key_seed, 3))
 
-    def _start_jobs(self, key, params, slot, workers, speed, w):
-        """Durations and updates of new jobs on model ``w``, one per worker."""
+    def _durations(self, keys: RunKeys, r, slot, params, speed):
+        """Durations of jobs started in round ``r`` (``-1``: at time 0).
 
-        def one(worker):
-            duration, batch = self.job_draw(key, params, slot, worker, speed[worker])
-            return duration, self.objective.gradient(params.data, w, batch)
+        Slot 0 draws one block for all workers (``speed`` has shape ``(N,)``);
+        mid-round slot ``j`` draws one job (``speed`` is that worker's factor).
+        """
+        key = jax.random.fold_in(keys.delay, r + 1)
+        if not (isinstance(slot, int) and slot == 0):
+            key = jax.random.fold_in(key, slot)
+        return self.delay.sample(key, params.delay, speed)
 
-        return jax.vmap(one)(workers) if jnp.ndim(workers) else one(workers)
+    def _sample(self, keys: RunKeys, r, slot, worker, data):
+        """The objective sample (minibatch) of job ``(r, slot, worker)``."""
+        key = jax.random.fold_in(keys.batch, r + 1)
+        key = jax.random.fold_in(key, slot * self.num_workers + worker)
+        return self.objective.sample(key, data)
+
+    def job_draws(
+        self, seed: int, seed_index: int = 0, params: SimParams | None = None
+    ):
+        """The randomness of every job of one seed, for replay and testing.
+
+        Returns a function ``draw(r, slot, worker) -> (duration, sample)``: the
+        job that ``worker`` starts at the end of round ``r`` (``slot = 0``; ``r =
+        -1`` for the initial jobs at time 0) or as the ``slot``-th mid-round
+        restart of round ``r`` (batch policies), exactly as :meth:`run` draws it.
+        """
+        params = self.params if params is None else params
+        keys = self.seed_keys(jax.random.key(seed), seed_index)
+        speed = self.delay.worker_speeds(keys.speed, params.delay, self.num_workers)
+
+        def draw(r: int, slot: int, worker: int):
+            if slot == 0:
+                duration = self._durations(keys, r, 0, params, speed)[worker]
+            else:
+                duration = self._durations(keys, r, slot, params, speed[worker])
+            return duration, self._sample(keys, r, slot, worker, params.data)
+
+        return draw
+
+    def _gradients(self, keys, params, state, workers, r, slot):
+        """Updates of the jobs of ``workers``, computed from the model each read.
+
+        A job's update depends only on the model it read and its sample, so it
+        is computed when it arrives (never for cancelled jobs).
+        """
+
+        def one(worker, r, slot):
+            batch = self._sample(keys, r, slot, worker, params.data)
+            model = jax.tree.map(lambda m: m[worker], state.models)
+            return self.objective.gradient(params.data, model, batch)
+
+        return jax.vmap(one)(workers, r, slot)
+
+    @property
+    def capacity(self) -> int:
+        """Static number of arrivals a round computes: ``k_max`` (default K)."""
+        return self.k_max or self.policy.resolve_k(self.num_workers)
 
     # -------------------------------------------------------------- init, step
-    def init(self, key: jax.Array, params: SimParams) -> SimState:
+    def init(self, keys: RunKeys, params: SimParams) -> SimState:
         """All workers pull ``w_0`` at time 0 and start their first job."""
         n = self.num_workers
-        key_speed, key_jobs = jax.random.split(key)
-        speed = self.delay.worker_speeds(key_speed, params.delay, n)
+        speed = self.delay.worker_speeds(keys.speed, params.delay, n)
         w = self.objective.init(params.data)
-        remaining, updates = self._start_jobs(
-            key_jobs, params, 0, jnp.arange(n), speed, w
-        )
+        remaining = self._durations(keys, -1, 0, params, speed)
         opt_state = self.optimizer.init(w) if self.optimizer is not None else ()
         zero = jnp.zeros((), remaining.dtype)
         return SimState(
@@ -236,30 +301,40 @@ class Simulator:
             clock_error=zero,
             remaining=remaining,
             base=jnp.zeros((n,), jnp.int32),
-            updates=updates,
+            slot=jnp.zeros((n,), jnp.int32),
+            models=jax.tree.map(lambda p: jnp.broadcast_to(p, (n,) + p.shape), w),
             speed=speed,
             k=jnp.asarray(params.k, jnp.int32),
             tau=jnp.asarray(params.tau, jnp.int32),
             diverged_round=jnp.int32(-1),
         )
 
-    def _kth_round(self, state, params):
+    def _job_round(self, state):
+        """Round index in which each worker's current job started."""
+        return jnp.where(state.slot == 0, state.base - 1, state.base)
+
+    def _kth_round(self, keys, state, params):
         """Non-batch policies: the round ends at the K-th finish."""
-        t = state.version
-        duration, arrived = policies_lib.kth_arrivals(state.remaining, state.k)
-        staleness = jnp.where(arrived, t - state.base, 0)
-        omega = jnp.where(arrived, self.weight(staleness, params.weight), 0.0)
-        weighted = jax.tree.map(
-            lambda u: jnp.tensordot(omega, u, axes=1), state.updates
+        t, cap = state.version, self.capacity
+        duration, arrived, first = policies_lib.kth_arrivals(
+            state.remaining, state.k, cap
+        )  # entries of `first` from K on: masked
+        active = jnp.arange(cap) < state.k
+        staleness = jnp.where(active, t - state.base[first], 0)
+        omega = jnp.where(active, self.weight(staleness, params.weight), 0.0)
+        grads = self._gradients(
+            keys, params, state, first, self._job_round(state)[first], state.slot[first]
         )
+        weighted = jax.tree.map(lambda g: jnp.tensordot(omega, g, axes=1), grads)
         idle = jnp.sum(jnp.where(arrived, duration - state.remaining, 0.0))
         return dict(
             duration=duration,
             remaining=state.remaining - duration,
             base=state.base,
-            updates=state.updates,
+            slot=state.slot,
+            models=state.models,
             weighted=weighted,
-            count=jnp.sum(arrived).astype(jnp.int32),
+            count=state.k,
             weight_sum=jnp.sum(omega),
             staleness_sum=jnp.sum(staleness),
             staleness_max=jnp.max(staleness),
@@ -270,13 +345,12 @@ class Simulator:
             idle=idle,
         )
 
-    def _batch_round(self, key, state, params):
+    def _batch_round(self, keys, state, params):
         """Batch policies: K arrivals, each finisher restarting at once on w_t.
 
-        An event loop over at most N arrivals (K <= N), masked after the K-th.
+        An event loop over at most ``capacity`` arrivals, masked after the K-th.
         """
         t, k, n = state.version, state.k, self.num_workers
-        zeros_like_w = jax.tree.map(jnp.zeros_like, state.w)
 
         def event(j, c):
             active = j < k
@@ -285,23 +359,30 @@ class Simulator:
             dt = jnp.where(active, c["remaining"][i], 0.0)
             s = t - c["base"][i]
             omega = jnp.where(active, self.weight(s, params.weight), 0.0)
-            weighted = jax.tree.map(
-                lambda a, u: a + omega * u[i], c["weighted"], c["updates"]
+            job = state._replace(models=c["models"])
+            grad = jax.tree.map(
+                lambda g: g[0],
+                self._gradients(
+                    keys,
+                    params,
+                    job,
+                    i[None],
+                    jnp.where(c["slot"][i] == 0, c["base"][i] - 1, c["base"][i])[None],
+                    c["slot"][i][None],
+                ),
             )
-            duration, update = self._start_jobs(
-                key, params, j + 1, i, state.speed, state.w
-            )
+            weighted = jax.tree.map(lambda a, g: a + omega * g, c["weighted"], grad)
+            duration = self._durations(keys, t, j + 1, params, state.speed[i])
             remaining = c["remaining"] - dt
             remaining = remaining.at[i].set(jnp.where(mid, duration, remaining[i]))
-            updates = jax.tree.map(
-                lambda u, new: u.at[i].set(jnp.where(mid, new, u[i])),
-                c["updates"],
-                update,
+            models = jax.tree.map(
+                lambda m, p: m.at[i].set(jnp.where(mid, p, m[i])), c["models"], state.w
             )
             return dict(
                 remaining=remaining,
                 base=c["base"].at[i].set(jnp.where(mid, t, c["base"][i])),
-                updates=updates,
+                slot=c["slot"].at[i].set(jnp.where(mid, j + 1, c["slot"][i])),
+                models=models,
                 weighted=weighted,
                 count=c["count"] + active,
                 weight_sum=c["weight_sum"] + omega,
@@ -314,32 +395,34 @@ class Simulator:
                 duration=c["duration"] + dt,
             )
 
+        dtype = state.remaining.dtype
         init = dict(
             remaining=state.remaining,
             base=state.base,
-            updates=state.updates,
-            weighted=zeros_like_w,
+            slot=state.slot,
+            models=state.models,
+            weighted=jax.tree.map(jnp.zeros_like, state.w),
             count=jnp.int32(0),
-            weight_sum=jnp.zeros((), state.remaining.dtype),
+            weight_sum=jnp.zeros((), dtype),
             staleness_sum=jnp.int32(0),
             staleness_max=jnp.int32(0),
             arrivals=jnp.zeros((n,), jnp.int32),
             finished=jnp.zeros((n,), bool),
             started=jnp.int32(0),
             downloads=jnp.int32(0),
-            duration=jnp.zeros((), state.remaining.dtype),
+            duration=jnp.zeros((), dtype),
         )
-        out = jax.lax.fori_loop(0, n, event, init)
-        out["idle"] = jnp.zeros((), state.remaining.dtype)
+        out = jax.lax.fori_loop(0, self.capacity, event, init)
+        out["idle"] = jnp.zeros((), dtype)
         return out
 
-    def step(self, key: jax.Array, state: SimState, params: SimParams):
+    def step(self, keys: RunKeys, state: SimState, params: SimParams):
         """One communication round: arrivals, aggregation, restarts."""
         t, n = state.version, self.num_workers
         if self.policy.batch:
-            r = self._batch_round(key, state, params)
+            r = self._batch_round(keys, state, params)
         else:
-            r = self._kth_round(state, params)
+            r = self._kth_round(keys, state, params)
 
         # Aggregation w_{t+1} = w_t - lr * T(sum_i omega_i u_i / Z).
         z = r["count"] if self.normalization == "count" else r["weight_sum"]
@@ -376,16 +459,11 @@ class Simulator:
             over_stale = ~finished & ((t + 1) - r["base"] > tau_next)
             restart = finished | over_stale
             cancelled = over_stale
-        duration, update = self._start_jobs(
-            key, params, 0, jnp.arange(n), state.speed, w
-        )
-        remaining = jnp.where(restart, duration, r["remaining"])
-        updates = jax.tree.map(
-            lambda old, new: jnp.where(
-                restart.reshape((n,) + (1,) * (old.ndim - 1)), new, old
-            ),
-            r["updates"],
-            update,
+        duration = self._durations(keys, t, 0, params, state.speed)
+        models = jax.tree.map(
+            lambda m, p: jnp.where(restart.reshape((n,) + (1,) * p.ndim), p, m),
+            r["models"],
+            w,
         )
         restarts = jnp.sum(restart).astype(jnp.int32)
 
@@ -395,9 +473,10 @@ class Simulator:
             version=t + 1,
             clock=clock,
             clock_error=clock_error,
-            remaining=remaining,
+            remaining=jnp.where(restart, duration, r["remaining"]),
             base=jnp.where(restart, t + 1, r["base"]),
-            updates=updates,
+            slot=jnp.where(restart, 0, r["slot"]),
+            models=models,
             speed=state.speed,
             k=k_next,
             tau=tau_next,
@@ -422,39 +501,12 @@ class Simulator:
         return new_state, info
 
     # --------------------------------------------------------------------- run
-    @staticmethod
-    def seed_keys(base_key: jax.Array, seed_index) -> tuple[jax.Array, jax.Array]:
-        """``(key_init, key_rounds)`` of a global seed index."""
-        return jax.random.split(jax.random.fold_in(base_key, seed_index))
-
-    def job_draws(
-        self, seed: int, seed_index: int = 0, params: SimParams | None = None
-    ):
-        """The randomness of every job of one seed, for replay and testing.
-
-        Returns a function ``draw(r, slot, worker) -> (duration, sample)``: the
-        job that ``worker`` starts at the end of round ``r`` (``slot = 0``; ``r =
-        -1`` for the initial jobs at time 0) or as the ``slot``-th mid-round
-        restart of round ``r`` (batch policies), exactly as :meth:`run` draws it.
-        """
-        params = self.params if params is None else params
-        key_init, key_rounds = self.seed_keys(jax.random.key(seed), seed_index)
-        key_speed, key_jobs = jax.random.split(key_init)
-        speed = self.delay.worker_speeds(key_speed, params.delay, self.num_workers)
-
-        def draw(r: int, slot: int, worker: int):
-            key = key_jobs if r < 0 else jax.random.fold_in(key_rounds, r)
-            return self.job_draw(key, params, slot, worker, speed[worker])
-
-        return draw
-
     def _run_seed(self, base_key, seed_index, params, history: bool):
-        key_init, key_rounds = self.seed_keys(base_key, seed_index)
-        state = self.init(key_init, params)
+        keys = self.seed_keys(base_key, seed_index)
+        state = self.init(keys, params)
 
         def one_round(state, _):
-            key = jax.random.fold_in(key_rounds, state.version)
-            return self.step(key, state, params)
+            return self.step(keys, state, params)
 
         def window(state, _):
             state, infos = jax.lax.scan(one_round, state, length=self.log_every)
@@ -482,23 +534,42 @@ class Simulator:
         state, (rows, extra) = jax.lax.scan(window, state, length=num_logs)
         return rows, extra, state.diverged_round
 
-    def _compiled_run(self, grid_axes, history: bool):
-        """The jitted entry point for one grid structure (cached)."""
+    def _compiled_run(self, grid_axes, history: bool, chunk: int, devices: int):
+        """The jitted entry point for one grid structure (cached).
+
+        Seeds are split over ``devices`` local devices with ``shard_map``; on
+        each device they run in vmapped chunks of ``chunk`` (``lax.map``).
+        """
         cache_key = (
             jax.tree.structure(grid_axes),
             tuple(jax.tree.leaves(grid_axes)),
             history,
+            chunk,
+            devices,
         )
         if cache_key not in self._compiled:
 
             def seeds_fn(base_key, seed_indices, params):
-                return jax.vmap(self._run_seed, in_axes=(None, 0, None, None))(
-                    base_key, seed_indices, params, history
-                )
+                def one(seed_index):
+                    return self._run_seed(base_key, seed_index, params, history)
+
+                return jax.lax.map(one, seed_indices, batch_size=chunk)
 
             fn = seeds_fn
             if grid_axes is not None:
-                fn = jax.vmap(seeds_fn, in_axes=(None, None, grid_axes))
+                fn = jax.vmap(
+                    seeds_fn, in_axes=(None, None, grid_axes), out_axes=1
+                )  # seeds first, then grid
+            if devices > 1:
+                mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
+                spec = jax.sharding.PartitionSpec
+                fn = jax.shard_map(
+                    fn,
+                    mesh=mesh,
+                    in_specs=(spec(), spec("seeds"), spec()),
+                    out_specs=spec("seeds"),
+                    check_vma=False,
+                )
             self._compiled[cache_key] = jax.jit(fn)
         return self._compiled[cache_key]
 
@@ -510,8 +581,12 @@ class Simulator:
         grid: dict[str, Any] | None = None,
         history: bool = False,
         seed_offset: int = 0,
+        chunk: int = 64,
     ) -> Result:
-        """Simulates ``seeds`` independent runs (vmapped) and returns a Result.
+        """Simulates ``seeds`` independent runs and returns a Result.
+
+        Seeds are vmapped in chunks of ``chunk`` (inside one compiled program);
+        the chunk size changes speed and memory, never the numbers.
 
         Args:
           seeds: number of Monte-Carlo seeds.
@@ -522,10 +597,12 @@ class Simulator:
             the nested numbers such as ``delay.compute.rate`` or ``weight.a``.
           history: also return per-round diagnostics and the model at each log.
           seed_offset: index of the first seed (for chunked runs).
+          chunk: seeds vmapped together; larger uses more memory.
         """
         _check_positive_int("seeds", seeds)
         _check_positive_int("seed", seed, low=0)
         _check_positive_int("seed_offset", seed_offset, low=0)
+        _check_positive_int("chunk", chunk)
         params = self.params if params is None else params
         grid_values: dict[str, np.ndarray] = {}
         grid_axes = None
@@ -533,10 +610,23 @@ class Simulator:
             params, grid_axes, grid_values = self._grid_params(params, grid)
         else:
             self.check_params(params)
-        fn = self._compiled_run(grid_axes, history)
-        seed_indices = jnp.arange(seed_offset, seed_offset + seeds, dtype=jnp.uint32)
-        rows, extra, diverged = fn(jax.random.key(seed), seed_indices, params)
-        rows = jax.tree.map(np.asarray, rows)
+        # Pad the seeds to a multiple of the devices; keys depend only on the
+        # global seed index, so padding changes no number, and is cut off.
+        devices = min(jax.local_device_count(), seeds)
+        padded = -(-seeds // devices) * devices
+        fn = self._compiled_run(
+            grid_axes, history, min(chunk, padded // devices), devices
+        )
+        seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
+        out = fn(jax.random.key(seed), seed_indices, params)
+        # Results come seeds-first; put grid axes first, then cut the padding.
+        ndim = len(grid_values)
+
+        def arrange(x):
+            x = np.moveaxis(np.asarray(x), 0, ndim)
+            return x[(slice(None),) * ndim + (slice(0, seeds),)]
+
+        rows, extra, diverged = jax.tree.map(arrange, out)
         grid_shape = tuple(len(v) for v in grid_values.values())
         return Result.from_rows(
             rows,
@@ -548,7 +638,7 @@ class Simulator:
             seeds=np.arange(seed_offset, seed_offset + seeds),
             seed=seed,
             metric_name=self.objective.metric_name or None,
-            history=None if extra is None else jax.tree.map(np.asarray, extra),
+            history=extra,
         )
 
     # ------------------------------------------------------------- validation
@@ -558,6 +648,12 @@ class Simulator:
         k = np.asarray(params.k)
         if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
             raise ValueError(f"k={k.tolist()} must be integers in [1, num_workers={n}]")
+        if np.any(k > self.capacity):
+            raise ValueError(
+                f"k={k.tolist()} exceeds k_max={self.capacity}, the "
+                "arrivals per round this simulator was built for; "
+                "build it with a larger k_max"
+            )
         tau = np.asarray(params.tau)
         if np.any(tau < 0) or not np.issubdtype(tau.dtype, np.integer):
             raise ValueError(f"tau={tau.tolist()} must be integers >= 0")

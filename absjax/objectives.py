@@ -134,6 +134,24 @@ class Quadratic(Objective):
         return 0.5 * jnp.sum(data["h"] * w**2)
 
 
+def uniform_indices(key: jax.Array, shape, n: int) -> jax.Array:
+    """Uniform integers in ``[0, n)``, one 32-bit random word each.
+
+    ``floor(u * n / 2^32)`` for a uniform 32-bit ``u`` (Lemire's multiply-shift,
+    computed exactly in 32-bit halves), so the bias is at most ``n / 2^32``;
+    ``jax.random.randint`` spends two words per integer.
+
+    >>> int(uniform_indices(jax.random.key(0), (1000,), 7).max())
+    6
+    """
+    if n > 2**16:
+        return jax.random.randint(key, shape, 0, n)
+    u = jax.random.bits(key, shape, jnp.uint32)
+    n32 = jnp.uint32(n)
+    high = (u >> 16) * n32 + (((u & 0xFFFF) * n32) >> 16)
+    return (high >> 16).astype(jnp.int32)
+
+
 def _regression_data(seed: int, samples: int, dim: int):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((samples, dim)).astype(np.float32)
@@ -146,7 +164,8 @@ class LinearRegression(Objective):
 
     ``X`` has i.i.d. standard normal entries, ``y = X w_true + noise * eps`` with
     ``w_true ~ N(0, I / dim)``; a job samples ``batch`` rows with replacement.
-    The logged loss is exact over the whole training set; ``w_0 = 0``.
+    The logged loss is exact over the whole training set (computed from the
+    Gram matrix ``X^T X / n``, precomputed in float64); ``w_0 = 0``.
     """
 
     dim: int = 100
@@ -170,7 +189,14 @@ class LinearRegression(Objective):
             rng, x = _regression_data(self.data_seed, self.samples, self.dim)
             w_true = rng.standard_normal(self.dim) / math.sqrt(self.dim)
             y = x @ w_true + self.noise * rng.standard_normal(self.samples)
-            data = {"x": jnp.asarray(x, float), "y": jnp.asarray(y, float)}
+            n = self.samples
+            data = {
+                "x": jnp.asarray(x, float),
+                "y": jnp.asarray(y, float),
+                "gram": jnp.asarray(x.T.astype(np.float64) @ x / n, float),
+                "xty": jnp.asarray(x.T @ y / n, float),
+                "yty": jnp.asarray(y @ y / n, float),
+            }
             object.__setattr__(self, "_data", data)
         return self._data
 
@@ -178,14 +204,16 @@ class LinearRegression(Objective):
         return jnp.zeros(data["x"].shape[1], data["x"].dtype)
 
     def sample(self, key, data):
-        return jax.random.randint(key, (self.batch,), 0, data["x"].shape[0])
+        return uniform_indices(key, (self.batch,), data["x"].shape[0])
 
     def gradient(self, data, w, batch):
         x, y = data["x"][batch], data["y"][batch]
         return x.T @ (x @ w - y) / self.batch
 
     def loss(self, data, w):
-        return 0.5 * jnp.mean((data["x"] @ w - data["y"]) ** 2)
+        # Exact over the training set, through its Gram matrix (D^2, not n D).
+        quad = w @ data["gram"] @ w - 2 * data["xty"] @ w + data["yty"]
+        return 0.5 * jnp.maximum(quad, 0.0)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -249,7 +277,7 @@ class SoftmaxRegression(Objective):
         }
 
     def sample(self, key, data):
-        return jax.random.randint(key, (self.batch,), 0, data["x"].shape[0])
+        return uniform_indices(key, (self.batch,), data["x"].shape[0])
 
     def _cross_entropy(self, w, x, y):
         logits = x @ w["weights"] + w["bias"]

@@ -145,25 +145,44 @@ def make(name: str, k: int | None = None, tau: int | None = None) -> Policy:
     return Policy(name, k, tau)
 
 
-def kth_arrivals(remaining: jax.Array, k: jax.Array) -> tuple[jax.Array, jax.Array]:
+def finish_rank(remaining: jax.Array) -> jax.Array:
+    """Each job's position in finishing order, ties broken by worker index.
+
+    Pairwise comparisons (O(N^2) elementwise) instead of a sort: for the small
+    N of a cluster this is far faster than a sort on CPU and GPU alike.
+
+    >>> finish_rank(jnp.array([3.0, 1.0, 1.0, 2.0])).tolist()
+    [3, 0, 1, 2]
+    """
+    index = jnp.arange(remaining.shape[0])
+    earlier = (remaining[None, :] < remaining[:, None]) | (
+        (remaining[None, :] == remaining[:, None]) & (index[None, :] < index[:, None])
+    )
+    return jnp.sum(earlier, axis=1)
+
+
+def kth_arrivals(remaining: jax.Array, k: jax.Array, capacity: int):
     """The K first finishers among jobs with the given remaining times.
 
-    Events are ordered by finish time with ties broken by worker index (a stable
-    sort), so the arrival set is exactly the K first events.
+    Events are ordered by finish time with ties broken by worker index, so the
+    arrival set is exactly the K first events.
 
     Args:
       remaining: ``(num_workers,)`` time until each job finishes.
       k: ``()`` int, number of arrivals that end the round.
+      capacity: static ``>= k``, how many first finishers to list in order.
 
     Returns:
-      ``(duration, arrived)``: the round's length (the K-th order statistic)
-      and a ``(num_workers,)`` bool mask of the K arrivals.
+      ``(duration, arrived, first)``: the round's length (the K-th order
+      statistic), a ``(num_workers,)`` bool mask of the K arrivals, and the
+      ``capacity`` first finishers in order (entries from K on are not arrivals).
 
-    >>> d, mask = kth_arrivals(jnp.array([3.0, 1.0, 1.0, 2.0]), 2)
-    >>> float(d), mask.tolist()
-    (1.0, [False, True, True, False])
+    >>> d, mask, first = kth_arrivals(jnp.array([3.0, 1.0, 1.0, 2.0]), 2, 3)
+    >>> float(d), mask.tolist(), first.tolist()
+    (1.0, [False, True, True, False], [1, 2, 3])
     """
-    order = jnp.argsort(remaining, stable=True)
-    rank = jnp.zeros_like(order).at[order].set(jnp.arange(order.shape[0]))
-    duration = remaining[order[k - 1]]
-    return duration, rank < k
+    rank = finish_rank(remaining)
+    arrived = rank < k
+    duration = jnp.max(jnp.where(arrived, remaining, -jnp.inf))
+    first = jnp.argmax(rank[None, :] == jnp.arange(capacity)[:, None], axis=1)
+    return duration, arrived, first

@@ -96,6 +96,7 @@ class RoundInfo(NamedTuple):
     downloads: jax.Array  # () int32, model pulls
     idle: jax.Array  # () float, worker time spent waiting for the round end
     arrivals: jax.Array  # (num_workers,) int32, updates pushed per worker
+    arrival_staleness: jax.Array  # (capacity,) int32, per arrival in order, -1 none
     restarted: jax.Array  # (num_workers,) bool, restarted at the round end
     cancelled: jax.Array  # (num_workers,) bool, job abandoned at the round end
 
@@ -339,6 +340,7 @@ class Simulator:
             staleness_sum=jnp.sum(staleness),
             staleness_max=jnp.max(staleness),
             arrivals=arrived.astype(jnp.int32),
+            arrival_staleness=jnp.where(active, staleness, -1),
             finished=arrived,
             started=jnp.int32(0),
             downloads=jnp.int32(0),
@@ -389,6 +391,9 @@ class Simulator:
                 staleness_sum=c["staleness_sum"] + jnp.where(active, s, 0),
                 staleness_max=jnp.maximum(c["staleness_max"], jnp.where(active, s, 0)),
                 arrivals=c["arrivals"].at[i].add(active.astype(jnp.int32)),
+                arrival_staleness=c["arrival_staleness"]
+                .at[j]
+                .set(jnp.where(active, s, -1)),
                 finished=jnp.where(active & ~mid, jnp.arange(n) == i, c["finished"]),
                 started=c["started"] + mid,
                 downloads=c["downloads"] + (mid & (c["base"][i] != t)),
@@ -407,6 +412,7 @@ class Simulator:
             staleness_sum=jnp.int32(0),
             staleness_max=jnp.int32(0),
             arrivals=jnp.zeros((n,), jnp.int32),
+            arrival_staleness=jnp.full((self.capacity,), -1, jnp.int32),
             finished=jnp.zeros((n,), bool),
             started=jnp.int32(0),
             downloads=jnp.int32(0),
@@ -495,6 +501,7 @@ class Simulator:
             downloads=r["downloads"] + restarts,
             idle=r["idle"],
             arrivals=r["arrivals"],
+            arrival_staleness=r["arrival_staleness"],
             restarted=restart,
             cancelled=cancelled,
         )
@@ -555,11 +562,9 @@ class Simulator:
 
                 return jax.lax.map(one, seed_indices, batch_size=chunk)
 
-            fn = seeds_fn
+            fn, out_spec = seeds_fn, ("seeds",)
             if grid_axes is not None:
-                fn = jax.vmap(
-                    seeds_fn, in_axes=(None, None, grid_axes), out_axes=1
-                )  # seeds first, then grid
+                fn, out_spec = _map_over_grid(seeds_fn, grid_axes), (None, "seeds")
             if devices > 1:
                 mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
                 spec = jax.sharding.PartitionSpec
@@ -567,7 +572,7 @@ class Simulator:
                     fn,
                     mesh=mesh,
                     in_specs=(spec(), spec("seeds"), spec()),
-                    out_specs=spec("seeds"),
+                    out_specs=spec(*out_spec),
                     check_vma=False,
                 )
             self._compiled[cache_key] = jax.jit(fn)
@@ -585,8 +590,11 @@ class Simulator:
     ) -> Result:
         """Simulates ``seeds`` independent runs and returns a Result.
 
-        Seeds are vmapped in chunks of ``chunk`` (inside one compiled program);
-        the chunk size changes speed and memory, never the numbers.
+        Seeds are vmapped in chunks of ``chunk`` lanes inside one compiled
+        program, split over all local devices; a run of fewer seeds still
+        computes a full chunk. A seed's numbers depend on its global index and
+        on ``chunk`` only: the same alone, batched or sharded over devices (a
+        different ``chunk`` may change float rounding in the last bits).
 
         Args:
           seeds: number of Monte-Carlo seeds.
@@ -610,24 +618,28 @@ class Simulator:
             params, grid_axes, grid_values = self._grid_params(params, grid)
         else:
             self.check_params(params)
-        # Pad the seeds to a multiple of the devices; keys depend only on the
-        # global seed index, so padding changes no number, and is cut off.
-        devices = min(jax.local_device_count(), seeds)
-        padded = -(-seeds // devices) * devices
-        fn = self._compiled_run(
-            grid_axes, history, min(chunk, padded // devices), devices
-        )
+        # Every seed is computed in a vmapped batch of exactly `chunk` lanes on
+        # one of the local devices, whatever the number of seeds: XLA may sum in
+        # another order for another batch width, so a fixed width is what makes
+        # a seed's numbers identical alone, batched, chunked or sharded. Padding
+        # lanes are cut off; keys depend only on the global seed index.
+        devices = jax.local_device_count()
+        per_device = -(-seeds // (devices * chunk)) * chunk
+        padded = per_device * devices
+        fn = self._compiled_run(grid_axes, history, chunk, devices)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         out = fn(jax.random.key(seed), seed_indices, params)
-        # Results come seeds-first; put grid axes first, then cut the padding.
-        ndim = len(grid_values)
+        # Results come (flat grid, seeds, ...): cut the padding and unflatten
+        # the grid into one axis per gridded name.
+        grid_shape = tuple(len(v) for v in grid_values.values())
 
         def arrange(x):
-            x = np.moveaxis(np.asarray(x), 0, ndim)
-            return x[(slice(None),) * ndim + (slice(0, seeds),)]
+            x = np.asarray(x)
+            if not grid_shape:
+                return x[:seeds]
+            return x[:, :seeds].reshape(grid_shape + (seeds,) + x.shape[2:])
 
         rows, extra, diverged = jax.tree.map(arrange, out)
-        grid_shape = tuple(len(v) for v in grid_values.values())
         return Result.from_rows(
             rows,
             np.asarray(diverged),
@@ -743,6 +755,32 @@ class Simulator:
         )
         weight = pick(gridded.weight, axes.weight)
         type(self.weight)(**{k: float(v) for k, v in weight.items()})
+
+
+def _map_over_grid(seeds_fn, grid_axes):
+    """Runs ``seeds_fn`` for each grid point in turn (``lax.map``).
+
+    Grid points run one after the other, each with the same chunked seed
+    program, so a grid point's numbers are bit-identical to a single run with
+    those parameters; the leaves not gridded (the data set) are not copied.
+    """
+
+    def fn(base_key, seed_indices, params):
+        leaves, treedef = jax.tree.flatten(params)
+        axes = treedef.flatten_up_to(grid_axes)
+        gridded = [leaf for leaf, axis in zip(leaves, axes, strict=True) if axis == 0]
+
+        def one_point(point):
+            point = iter(point)
+            merged = [
+                next(point) if axis == 0 else leaf
+                for leaf, axis in zip(leaves, axes, strict=True)
+            ]
+            return seeds_fn(base_key, seed_indices, treedef.unflatten(merged))
+
+        return jax.lax.map(one_point, gridded)
+
+    return fn
 
 
 def _check_lr(lr: Any) -> None:

@@ -180,8 +180,9 @@ class Result:
         """Mean and 95% band of ``metric`` across seeds on a common ``x`` grid.
 
         On the wall clock, each seed's value at time ``x`` is its last logged
-        value at or before ``x`` (a step function); the grid runs up to the
-        earliest final time, so every seed contributes at every point. Diverged
+        value at or before ``x`` (a step function); the grid runs from the
+        latest first logged time to the earliest final one, so every seed
+        contributes at every point. Diverged
         seeds are left out (the count is in the ``seeds`` column).
 
         Returns:
@@ -197,7 +198,7 @@ class Result:
         if x == "round":
             grid, values = xs[0].astype(np.float64), y
         else:
-            grid = np.linspace(0.0, xs[:, -1].min(), points)
+            grid = np.linspace(xs[:, 0].max(), xs[:, -1].min(), points)
             pos = np.stack([np.searchsorted(row, grid, side="right") - 1 for row in xs])
             values = np.where(
                 pos >= 0, np.take_along_axis(y, np.maximum(pos, 0), 1), np.nan

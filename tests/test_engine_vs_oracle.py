@@ -109,6 +109,8 @@ def _compare(sim, seed=3):
         np.testing.assert_array_equal(
             info.arrivals, np.bincount(rec.arrivals, minlength=N), err_msg=where
         )
+        got = info.arrival_staleness[info.arrival_staleness >= 0].tolist()
+        assert got == rec.staleness, where
         assert info.staleness_sum == sum(rec.staleness), where
         assert info.staleness_max == max(rec.staleness), where
         np.testing.assert_array_equal(

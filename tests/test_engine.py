@@ -1,0 +1,329 @@
+"""Engine properties: determinism, sharding, no recompilation, validation,
+conservation of jobs, divergence reporting and grids."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import absjax
+from absjax import delays, objectives, policies, staleness
+
+SHIFTED = "shifted_exp:shift=0.5,rate=2"
+LINREG = "linreg:dim=8,samples=256,batch=4"
+
+
+def _sim(policy=None, **kw):
+    args = dict(rounds=60, log_every=10, lr=0.05)
+    args.update(kw)
+    return absjax.Simulator(
+        6, policy or policies.k_async(2, tau=2), SHIFTED, LINREG, **args
+    )
+
+
+def _same(a, b):
+    for name in a.metrics:
+        np.testing.assert_array_equal(a.metrics[name], b.metrics[name], err_msg=name)
+    np.testing.assert_array_equal(a.diverged_round, b.diverged_round)
+
+
+def test_same_seed_same_numbers_and_other_seed_differs():
+    sim = _sim()
+    a, b, c = sim.run(seeds=3, seed=7), sim.run(seeds=3, seed=7), sim.run(seeds=3)
+    _same(a, b)
+    assert not np.array_equal(a.wall_clock, c.wall_clock)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [policies.k_async(2, tau=2), policies.k_sync(3), policies.k_batch_async(3)],
+    ids=["k_async", "k_sync", "k_batch_async"],
+)
+def test_batched_chunked_and_alone_are_bit_identical(policy):
+    sim = _sim(policy)
+    together = sim.run(seeds=5, seed=2, chunk=4)  # two chunks, the second padded
+    parts = [
+        sim.run(seeds=2, seed=2, chunk=4),
+        sim.run(seeds=3, seed=2, seed_offset=2, chunk=4),
+    ]
+    for name in together.metrics:
+        np.testing.assert_array_equal(
+            together.metrics[name],
+            np.concatenate([p.metrics[name] for p in parts]),
+            err_msg=name,
+        )
+    for i in range(5):
+        alone = sim.run(seeds=1, seed=2, seed_offset=i, chunk=4)
+        for name in together.metrics:
+            np.testing.assert_array_equal(
+                together.metrics[name][i], alone.metrics[name][0], err_msg=name
+            )
+
+
+SHARDED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import jax
+    import absjax
+    from absjax import policies
+    assert jax.local_device_count() == 4, jax.devices()
+    sim = absjax.Simulator(6, policies.k_async(2, tau=2), "{delay}", "{objective}",
+                           rounds=60, log_every=10, lr=0.05)
+    r = sim.run(seeds=7, seed=2, chunk=2)
+    json.dump({{k: v.tolist() for k, v in r.metrics.items()}}, sys.stdout)
+""")
+
+
+def test_four_device_sharding_is_bit_identical():
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=4",
+        JAX_PLATFORMS="cpu",
+    )
+    script = SHARDED_SCRIPT.format(delay=SHIFTED, objective=LINREG)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    sharded = json.loads(out)
+    single = _sim().run(seeds=7, seed=2, chunk=2)
+    assert jax.local_device_count() == 1
+    for name, values in single.metrics.items():
+        np.testing.assert_array_equal(values, np.asarray(sharded[name]), err_msg=name)
+
+
+def test_numbers_never_recompile():
+    sim = _sim()
+    sim.run(seeds=2)
+    (fn,) = sim._compiled.values()
+    assert fn._cache_size() == 1
+    params = sim.params
+    changed = params._replace(
+        k=jnp.int32(1),
+        tau=jnp.int32(5),
+        lr=jnp.asarray(0.01),
+        delay={
+            **params.delay,
+            "compute": {"shift": jnp.asarray(0.1), "rate": jnp.asarray(5.0)},
+        },
+    )
+    sim.run(seeds=2, params=changed, seed=3)
+    sim.run(seeds=2, params=params._replace(tau=jnp.int32(0)))
+    assert len(sim._compiled) == 1 and fn._cache_size() == 1
+    sim.run(seeds=2, grid={"k": [1, 2], "lr": [0.01, 0.02]})
+    (grid_fn,) = [f for f in sim._compiled.values() if f is not fn]
+    sim.run(seeds=2, grid={"k": [2, 1], "lr": [0.03, 0.5]}, seed=9)
+    assert len(sim._compiled) == 2 and grid_fn._cache_size() == 1
+
+
+def test_grid_points_equal_single_runs():
+    sim = _sim()
+    grid = sim.run(seeds=3, grid={"k": [1, 2], "delay.compute.rate": [1.0, 4.0]})
+    assert grid.loss.shape == (2, 2, 3, 6)
+    params = sim.params
+    single = sim.run(
+        seeds=3,
+        params=params._replace(
+            k=jnp.int32(1),
+            delay={
+                **params.delay,
+                "compute": {
+                    "shift": params.delay["compute"]["shift"],
+                    "rate": jnp.asarray(4.0),
+                },
+            },
+        ),
+    )
+    np.testing.assert_array_equal(grid.wall_clock[0, 1], single.wall_clock)
+    np.testing.assert_array_equal(grid.loss[0, 1], single.loss)
+    df = grid.to_dataframe()
+    assert {"k", "delay.compute.rate", "seed", "round"} <= set(df.columns)
+    assert len(df) == 2 * 2 * 3 * 6
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        policies.sync(),
+        policies.k_sync(2),
+        policies.k_batch_sync(3),
+        policies.k_async(2),
+        policies.k_async(3, tau=1),
+        policies.k_batch_async(2, tau=0),
+        policies.asynchronous(),
+    ],
+    ids=lambda p: f"{p.name}-{p.k}-{p.tau}",
+)
+def test_jobs_are_conserved_and_counted(policy):
+    """Every job started is aggregated, wasted or still running (N at the end)."""
+    sim = _sim(policy)
+    r = sim.run(seeds=4)
+    started = r.jobs_started.cumsum(-1)
+    done = (r.jobs_aggregated + r.jobs_wasted).cumsum(-1)
+    np.testing.assert_array_equal(started - done, 6)
+    np.testing.assert_array_equal(r.uploads, r.jobs_aggregated)
+    np.testing.assert_array_equal(r.jobs_aggregated, sim.policy.resolve_k(6) * 10)
+    if policy.tau is not None:
+        assert r.staleness_max.max() <= policy.tau
+    if policy.synchronous:
+        assert r.staleness_max.max() == 0
+    assert np.all(np.diff(r.wall_clock, axis=-1) > 0)
+
+
+def test_divergence_is_reported_per_seed_and_left_out_of_curves():
+    sim = absjax.Simulator(
+        4,
+        policies.asynchronous(),
+        "exp:rate=1",
+        objectives.quadratic(dim=3, hmax=1.0),
+        lr=5.0,
+        rounds=200,
+        log_every=10,
+    )
+    r = sim.run(seeds=3)
+    assert r.diverged.all() and (r.diverged_round > 0).all()
+    curve = r.mean_curve()
+    assert curve.empty
+    assert np.isinf(r.time_to_target(1e-3)).all()
+    stable = _sim().run(seeds=3)
+    assert not stable.diverged.any()
+    assert stable.summary()["diverged"] == 0
+
+
+def test_results_helpers():
+    r = _sim().run(seeds=4)
+    df = r.to_dataframe()
+    assert len(df) == 4 * 6
+    assert list(df.columns[:3]) == ["policy", "seed", "round"]
+    np.testing.assert_array_equal(r.round[0], np.arange(10, 61, 10))
+    t = r.time_to_target(float(r.loss[:, -1].max()))
+    assert np.isfinite(t).all() and (t <= r.wall_clock[:, -1]).all()
+    rounds = r.rounds_to_target(float(r.loss[:, 0].min()) / 1e6)
+    assert np.isinf(rounds).all()
+    curve = r.mean_curve(points=50)
+    assert len(curve) == 50 and (curve["lower"] <= curve["upper"]).all()
+    assert curve["wall_clock"].iloc[-1] <= r.wall_clock[:, -1].min()
+    by_round = r.mean_curve(x="round")
+    np.testing.assert_allclose(by_round["mean"], r.loss.mean(0), rtol=1e-6)
+
+
+def test_optax_server_transformation_and_weights():
+    sim = _sim(
+        optimizer=optax.scale_by_adam(),
+        lr=0.01,
+        weight=staleness.polynomial(0.5),
+        normalization="weight-sum",
+    )
+    r = sim.run(seeds=2)
+    assert r.loss[:, -1].max() < r.loss[:, 0].min()
+
+
+def test_history_has_every_round():
+    r = _sim().run(seeds=2, history=True)
+    infos, models = r.history
+    assert infos.duration.shape == (2, 6, 10)
+    assert models.shape == (2, 6, 8)
+    np.testing.assert_allclose(
+        infos.duration.sum(axis=(1, 2)), r.wall_clock[:, -1], rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(num_workers=0), "num_workers"),
+        (dict(num_workers=2.5), "num_workers"),
+        (dict(policy=policies.k_async(7)), r"k=7 must be in \[1, num_workers=6\]"),
+        (dict(policy="k_async"), "policy"),
+        (dict(delay=42), "delay"),
+        (dict(delay="exp:rate=-1"), "rate"),
+        (dict(delay=delays.Delay(delays.exponential(), speeds=(1.0, 2.0))), "speeds"),
+        (dict(objective="linreg:batch=0"), "batch"),
+        (dict(objective=3), "objective"),
+        (dict(lr=0.0), "lr"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(lr=True), "lr"),
+        (dict(rounds=0), "rounds"),
+        (dict(log_every=0), "log_every"),
+        (dict(rounds=10, log_every=3), "log_every=3 must divide rounds=10"),
+        (dict(weight="inverse"), "weight"),
+        (dict(normalization="sum"), "normalization"),
+        (dict(k_max=7), "k_max"),
+        (dict(policy=policies.k_async(3), k_max=2), "k_max"),
+    ],
+)
+def test_invalid_simulator_arguments(kwargs, match):
+    args = dict(
+        num_workers=6, policy=policies.k_async(2), delay=SHIFTED, objective=LINREG
+    )
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        absjax.Simulator(**args)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda p: p(k=0), "k"),
+        (lambda p: p(k=-1), "k"),
+        (lambda p: p(k=2.0), "k"),
+        (lambda p: p(k=2, tau=-1), "tau"),
+        (lambda p: p(k=2, tau=1.5), "tau"),
+    ],
+)
+def test_invalid_policy_numbers(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(policies.k_async)
+
+
+def test_invalid_policy_structure():
+    with pytest.raises(ValueError, match="one of"):
+        policies.make("kasync", 2)
+    with pytest.raises(ValueError, match="takes no k"):
+        policies.make("sync", 2)
+    with pytest.raises(ValueError, match="needs k"):
+        policies.make("k_sync")
+    with pytest.raises(ValueError, match="synchronous"):
+        policies.make("k_sync", 2, tau=1)
+
+
+@pytest.mark.parametrize(
+    "run_kwargs,match",
+    [
+        (dict(seeds=0), "seeds"),
+        (dict(seeds=2, seed=-1), "seed"),
+        (dict(seeds=2, chunk=0), "chunk"),
+        (dict(seeds=2, grid={"k": [1, 7]}), "k="),
+        (dict(seeds=2, grid={"k": [1, 3]}), "k_max"),
+        (dict(seeds=2, grid={"lr": [0.1, -1.0]}), "lr"),
+        (dict(seeds=2, grid={"tau": [-1]}), "tau"),
+        (dict(seeds=2, grid={"delay.compute.rate": [1.0, 0.0]}), "rate"),
+        (dict(seeds=2, grid={"nope": [1]}), "nope"),
+        (dict(seeds=2, grid={"delay": [1]}), "group"),
+        (dict(seeds=2, grid={"k": []}), "non-empty"),
+        (dict(seeds=2, grid={"k": [1.5]}), "integers"),
+        (dict(seeds=2, grid={"data.x": [1]}), "data"),
+    ],
+)
+def test_invalid_run_arguments_fail_before_compiling(run_kwargs, match):
+    sim = _sim(policies.k_async(2))
+    with pytest.raises(ValueError, match=match):
+        sim.run(**run_kwargs)
+    assert sim._compiled == {}
+
+
+def test_job_draws_replay_the_run():
+    sim = _sim(policies.k_sync(6), log_every=1, rounds=3)
+    draw = sim.job_draws(seed=4)
+    r = sim.run(seeds=1, seed=4)
+    first = max(float(draw(-1, 0, i)[0]) for i in range(6))
+    np.testing.assert_allclose(r.wall_clock[0, 0], first, rtol=1e-6)

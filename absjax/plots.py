@@ -44,6 +44,7 @@ def plot_curves(
     metric: str = "loss",
     x: str = "wall_clock",
     log_y: bool = True,
+    log_x: bool = False,
 ) -> None:
     """Draws mean ``metric`` vs ``x`` with 95% bands, one line per result."""
     frame = curve_frame(results, metric, x)
@@ -64,18 +65,27 @@ def plot_curves(
         )
     if log_y:
         ax.set_yscale("log")
+    if log_x:
+        ax.set_xscale("log")
     ax.set_xlabel(X_LABELS.get(x, x))
     ax.set_ylabel(f"training {metric} (mean, 95% band)" if metric == "loss" else metric)
     ax.legend(title=None, frameon=False)
 
 
 def curves_figure(
-    results: dict[str, Result], metric: str = "loss", title: str | None = None
+    results: dict[str, Result],
+    metric: str = "loss",
+    title: str | None = None,
+    log_time: bool = True,
 ):
-    """Two panels: ``metric`` vs wall-clock time and vs communication rounds."""
+    """Two panels: ``metric`` vs wall-clock time and vs communication rounds.
+
+    The time axis is logarithmic by default: policies whose rounds differ in
+    length by orders of magnitude (sync vs async) then share one readable axis.
+    """
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    plot_curves(axes[0], results, metric, "wall_clock")
+    plot_curves(axes[0], results, metric, "wall_clock", log_x=log_time)
     plot_curves(axes[1], results, metric, "round")
     axes[1].get_legend().remove()
     if title:

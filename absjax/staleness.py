@@ -29,6 +29,12 @@ from absjax._spec import build_from_spec
 NORMALIZATIONS = ("count", "weight-sum")
 
 
+def _check_nonneg(name: str, value) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}={value!r} must be in [0, inf)")
+
+
 @dataclasses.dataclass(frozen=True)
 class Weight:
     """Base class: ``weight(s, params)`` maps integer staleness to a weight."""
@@ -74,11 +80,10 @@ class Polynomial(Weight):
     name: ClassVar[str] = "polynomial"
 
     def __post_init__(self):
-        if not (math.isfinite(self.a) and self.a >= 0):
-            raise ValueError(f"a={self.a!r} must be in [0, inf)")
+        _check_nonneg("a", self.a)
 
     def __call__(self, s, params):
-        return (1.0 + s.astype(float)) ** (-params["a"])
+        return (1.0 + jnp.asarray(s).astype(float)) ** (-params["a"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +94,10 @@ class Exponential(Weight):
     name: ClassVar[str] = "exponential"
 
     def __post_init__(self):
-        if not (math.isfinite(self.a) and self.a >= 0):
-            raise ValueError(f"a={self.a!r} must be in [0, inf)")
+        _check_nonneg("a", self.a)
 
     def __call__(self, s, params):
-        return jnp.exp(-params["a"] * s.astype(float))
+        return jnp.exp(-params["a"] * jnp.asarray(s).astype(float))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,10 +109,8 @@ class Threshold(Weight):
     name: ClassVar[str] = "threshold"
 
     def __post_init__(self):
-        if not (math.isfinite(self.c) and self.c >= 0):
-            raise ValueError(f"c={self.c!r} must be in [0, inf)")
-        if not (math.isfinite(self.v) and self.v >= 0):
-            raise ValueError(f"v={self.v!r} must be in [0, inf)")
+        _check_nonneg("c", self.c)
+        _check_nonneg("v", self.v)
 
     def __call__(self, s, params):
         return jnp.where(s <= params["c"], 1.0, params["v"]).astype(float)

@@ -98,7 +98,7 @@ def _compare(sim, seed=3):
         _numpy_weight(sim.weight),
         sim.normalization,
     )
-    result = sim.run(seeds=1, seed=seed, history=True)
+    result = sim.run(seeds=1, seed=seed, history=True, chunk=1)
     infos, w_hist = result.history
     for r, rec in enumerate(records):
         info = jax.tree.map(lambda a, r=r: a[0, r, 0], infos)

@@ -1,0 +1,160 @@
+"""The command-line contract: names, CSV columns, one-line errors, exit codes."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from absjax import cli
+
+SMALL = [
+    "--workers",
+    "4",
+    "--k",
+    "2",
+    "--tau",
+    "1",
+    "--objective",
+    "quadratic:dim=3,noise=0.1",
+    "--rounds",
+    "20",
+    "--log-every",
+    "5",
+    "--seeds",
+    "3",
+]
+COLUMNS = [
+    "seed",
+    "round",
+    "wall_clock",
+    "loss",
+    "k",
+    "tau",
+    "staleness_mean",
+    "staleness_max",
+    "uploads",
+    "jobs_started",
+    "jobs_aggregated",
+    "jobs_wasted",
+]
+
+
+def test_simulate_writes_tidy_csv_and_summary(tmp_path, capsys):
+    out = tmp_path / "sub" / "run.csv"
+    assert cli.main(["simulate", *SMALL, "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert set(COLUMNS) <= set(frame.columns)
+    assert len(frame) == 3 * 4
+    assert (frame["tau"] == 1).all() and (frame["k"] == 2).all()
+    text = capsys.readouterr().out
+    for needle in (
+        "mean round time",
+        "staleness",
+        "wasted jobs",
+        "final loss",
+        "95% CI",
+        "wrote",
+    ):
+        assert needle in text
+    assert [p.name for p in out.parent.iterdir()] == ["run.csv"]  # no temp file
+
+
+def test_config_file_and_flags_override(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'workers = 4\npolicy = "k_sync"\nk = 3\n'
+        'objective = "quadratic:dim=2"\nrounds = 10\nlog_every = 5\n'
+        "seeds = 2\nseed = 4\n"
+    )
+    out = tmp_path / "run.csv"
+    assert (
+        cli.main(["simulate", "--config", str(config), "--k", "2", "--out", str(out)])
+        == 0
+    )
+    frame = pd.read_csv(out)
+    assert (frame["k"] == 2).all() and len(frame) == 4
+    assert frame["tau"].isin([float("inf")]).all()
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--policy", "nope"], "policy"),
+        (["--k", "0"], "k=0"),
+        (["--k", "9"], "num_workers"),
+        (["--k", "two"], "integer"),
+        (["--tau", "-2"], "tau"),
+        (["--policy", "sync", "--k", "2"], "takes no k"),
+        (["--policy", "k_sync", "--k", "2", "--tau", "1"], "synchronous"),
+        (["--delay", "pareto:scale=1,alpha=0"], "alpha"),
+        (["--delay", "exp:speed=2"], "speed"),
+        (["--delay", "weird"], "unknown delay law"),
+        (["--objective", "linreg:dim=-3"], "dim"),
+        (["--objective", "mlp:dim=3"], "unknown objective"),
+        (["--lr", "0"], "lr"),
+        (["--rounds", "0"], "rounds"),
+        (["--rounds", "10", "--log-every", "4"], "divide"),
+        (["--seeds", "0"], "seeds"),
+        (["--seed", "-1"], "seed"),
+        (["--weight", "threshold:c=-1"], "c="),
+        (["--normalization", "max"], "normalization"),
+        (["--workers", "0"], "workers"),
+        (["--unknown", "1"], "unrecognized"),
+        (["--config", "missing.toml"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, argv, needle):
+    out = tmp_path / "x.csv"
+    base = [a for a in SMALL]
+    code = cli.main(["simulate", *base, *argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("absjax: error: ") and err.count("\n") == 1, err
+    assert needle in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_bad_config_files(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("workers = = 4")
+    assert cli.main(["simulate", "--config", str(bad)]) == 2
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("wokers = 4")
+    assert cli.main(["simulate", "--config", str(unknown)]) == 2
+    typed = tmp_path / "typed.toml"
+    typed.write_text("rounds = 1.5")
+    assert cli.main(["simulate", "--config", str(typed)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(e.startswith("absjax: error: ") for e in err)
+    assert "wokers" in err[1] and "rounds" in err[2]
+
+
+def test_out_must_not_be_a_directory(tmp_path, capsys):
+    assert cli.main(["simulate", *SMALL, "--out", str(tmp_path)]) == 2
+    assert "directory" in capsys.readouterr().err
+
+
+def test_entry_point_prints_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "absjax.cli", "simulate", "--k", "99"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "absjax: error: k=99 must be in [1, num_workers=16]"
+    ]
+    assert "Traceback" not in proc.stderr
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+
+    def failing(tmp):
+        tmp.write_text("partial")
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        cli.atomic_write(target, failing)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,160 @@
+"""Staleness weights ``omega(s)`` and the normalisation (spec section 3).
+
+Every expected value is written by hand from the formula at ``s = 0..5``;
+comparisons use ``rtol = 1e-6`` (float32 arithmetic).
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from absjax import staleness
+
+S = jnp.arange(6)  # staleness 0..5, int32
+RTOL = 1e-6
+
+HAND = [
+    (staleness.constant(), [1, 1, 1, 1, 1, 1]),
+    (staleness.inverse(), [1, 1, 1 / 2, 1 / 3, 1 / 4, 1 / 5]),
+    (staleness.polynomial(a=1.0), [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6]),
+    (staleness.polynomial(a=0.5), [1 / math.sqrt(1 + s) for s in range(6)]),
+    (staleness.polynomial(a=2.0), [1, 1 / 4, 1 / 9, 1 / 16, 1 / 25, 1 / 36]),
+    (staleness.polynomial(a=0.0), [1, 1, 1, 1, 1, 1]),
+    (staleness.exponential(a=1.0), [math.exp(-s) for s in range(6)]),
+    (staleness.exponential(a=0.25), [math.exp(-0.25 * s) for s in range(6)]),
+    (staleness.exponential(a=0.0), [1, 1, 1, 1, 1, 1]),
+    (staleness.threshold(c=2, v=0.25), [1, 1, 1, 0.25, 0.25, 0.25]),
+    (staleness.threshold(c=0, v=0.0), [1, 0, 0, 0, 0, 0]),
+    (staleness.threshold(c=1.5, v=0.5), [1, 1, 0.5, 0.5, 0.5, 0.5]),
+    (staleness.threshold(c=5, v=0.0), [1, 1, 1, 1, 1, 1]),
+]
+
+
+@pytest.mark.parametrize("weight, expected", HAND, ids=[repr(w) for w, _ in HAND])
+def test_weight_hand_values(weight, expected):
+    out = weight(S, weight.params)
+    assert out.shape == (6,)
+    assert jnp.issubdtype(out.dtype, jnp.floating)
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=RTOL)
+
+
+@pytest.mark.parametrize("weight, expected", HAND, ids=[repr(w) for w, _ in HAND])
+def test_weight_elementwise_on_worker_shapes(weight, expected):
+    """A (seeds, workers) array of staleness maps elementwise."""
+    s = jnp.stack([S, S[::-1]])
+    out = np.asarray(weight(s, weight.params))
+    np.testing.assert_allclose(out, [expected, expected[::-1]], rtol=RTOL)
+
+
+@pytest.mark.parametrize(
+    "weight",
+    [staleness.polynomial(a=1.0), staleness.exponential(a=1.0)],
+    ids=["polynomial", "exponential"],
+)
+def test_weight_accepts_python_int(weight):
+    assert float(weight(2, weight.params)) == pytest.approx(
+        float(weight(jnp.asarray(2), weight.params)), rel=RTOL
+    )
+
+
+def test_params_are_the_numbers():
+    assert staleness.constant().params == {}
+    assert staleness.inverse().params == {}
+    assert {k: float(v) for k, v in staleness.polynomial(a=0.5).params.items()} == {
+        "a": 0.5
+    }
+    p = staleness.threshold(c=2, v=0.1).params
+    assert float(p["c"]) == 2.0
+    assert float(p["v"]) == pytest.approx(0.1)
+
+
+def test_params_traced_without_recompiling():
+    """A jitted weight follows new numbers in ``params`` with one trace."""
+    weight = staleness.exponential(a=1.0)
+    traces = []
+
+    def f(params):
+        traces.append(1)
+        return weight(S, params)
+
+    fn = jax.jit(f)
+    for a in (0.0, 0.5, 2.0):
+        out = fn({"a": jnp.asarray(a)})
+        np.testing.assert_allclose(out, np.exp(-a * np.arange(6)), rtol=RTOL)
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("constant", staleness.constant()),
+        ("inverse", staleness.inverse()),
+        ("polynomial", staleness.polynomial()),
+        ("polynomial:a=0.5", staleness.polynomial(a=0.5)),
+        ("exponential:a=0.2", staleness.exponential(a=0.2)),
+        ("threshold:c=2,v=0.1", staleness.threshold(c=2.0, v=0.1)),
+        (" threshold : v=0.1 , c=2 ", staleness.threshold(c=2.0, v=0.1)),
+    ],
+)
+def test_parse_weight(spec, expected):
+    weight = staleness.parse_weight(spec)
+    assert weight == expected
+    assert type(weight) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: staleness.polynomial(a=-1.0), "a=-1.0"),
+        (lambda: staleness.polynomial(a=math.nan), "a=nan"),
+        (lambda: staleness.polynomial(a=math.inf), "a=inf"),
+        (lambda: staleness.exponential(a=-0.5), "a=-0.5"),
+        (lambda: staleness.threshold(c=-1.0), "c=-1.0"),
+        (lambda: staleness.threshold(v=-0.5), "v=-0.5"),
+        (lambda: staleness.threshold(c=math.nan), "c=nan"),
+        (lambda: staleness.threshold(v=math.inf), "v=inf"),
+    ],
+)
+def test_invalid_weight_parameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("polynomial:a=-1", "a=-1.0"),
+        ("exponential:a=nan", "a=nan"),
+        ("threshold:c=2,v=-1", "v=-1.0"),
+        ("polynomial:b=1", "no parameter 'b'"),
+        ("inverse:a=1", r"no parameter 'a' \(allowed: none\)"),
+        ("polynomial:a=big", "a='big' is not a valid float"),
+        ("polynomial:a=1,a=2", "key 'a' given twice"),
+        ("polynomial:a", "item 'a' must look like key=value"),
+        ("harmonic", "unknown staleness weight 'harmonic'"),
+        ("", "spec="),
+    ],
+)
+def test_invalid_weight_specs(spec, match):
+    with pytest.raises(ValueError, match=match):
+        staleness.parse_weight(spec)
+
+
+def test_non_numeric_weight_parameter_raises_value_error():
+    with pytest.raises(ValueError, match="a='0.5'"):
+        staleness.polynomial(a="0.5")
+
+
+@pytest.mark.parametrize("normalization", ["count", "weight-sum"])
+def test_check_normalization_accepts(normalization):
+    assert staleness.check_normalization(normalization) == normalization
+    assert normalization in staleness.NORMALIZATIONS
+
+
+@pytest.mark.parametrize("normalization", ["sum", "Count", "weight_sum", "", None])
+def test_check_normalization_rejects(normalization):
+    with pytest.raises(ValueError, match="normalization="):
+        staleness.check_normalization(normalization)

@@ -4,7 +4,7 @@ Reference: Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness Converges Faster an
 Communicates Less" (arXiv 2301.08895).
 """
 
-from absjax import delays, objectives, policies, staleness
+from absjax import compare, delays, objectives, policies, staleness, theory
 from absjax.delays import Delay
 from absjax.engine import RoundInfo, SimParams, SimState, Simulator
 from absjax.results import Result
@@ -19,8 +19,10 @@ __all__ = [
     "SimState",
     "Simulator",
     "__version__",
+    "compare",
     "delays",
     "objectives",
     "policies",
     "staleness",
+    "theory",
 ]

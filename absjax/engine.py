@@ -591,8 +591,9 @@ class Simulator:
         """Simulates ``seeds`` independent runs and returns a Result.
 
         Seeds are vmapped in chunks of ``chunk`` lanes inside one compiled
-        program, split over all local devices; a run of fewer seeds still
-        computes a full chunk. A seed's numbers depend on its global index and
+        program, split over the local devices (as many as there are chunks);
+        a run of fewer seeds still computes a full chunk (``chunk=1`` is
+        fastest for a single seed). A seed's numbers depend on its global index and
         on ``chunk`` only: the same alone, batched or sharded over devices (a
         different ``chunk`` may change float rounding in the last bits).
 
@@ -623,7 +624,7 @@ class Simulator:
         # another order for another batch width, so a fixed width is what makes
         # a seed's numbers identical alone, batched, chunked or sharded. Padding
         # lanes are cut off; keys depend only on the global seed index.
-        devices = jax.local_device_count()
+        devices = min(jax.local_device_count(), -(-seeds // chunk))
         per_device = -(-seeds // (devices * chunk)) * chunk
         padded = per_device * devices
         fn = self._compiled_run(grid_axes, history, chunk, devices)

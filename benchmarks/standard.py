@@ -24,7 +24,14 @@ The subprocess times:
 The wall times are ``time.perf_counter`` around ``sim.run``, which returns NumPy
 arrays, so they include the device-to-host copy and the building of the Result.
 The data set is built before the clock starts. Throughput is in simulated
-seed-rounds per second, ``seeds * rounds / steady``.
+seed-rounds per second, ``seeds * rounds / steady``. ``sim.run`` computes whole
+vmapped chunks of ``chunk`` seeds on every device (``--chunk``, default absjax's
+own), so small seed counts pay for the padding lanes too.
+
+The machine is assumed otherwise idle. Each row reports the 1-minute load
+average when its subprocess started and how many cores it kept busy during the
+steady calls (about ``--devices`` on an idle machine); other processes lower
+the rates.
 
 The NumPy baseline simulates one seed after the other, so its rate does not
 depend on the number of seeds: it is measured once (``--numpy-seeds`` seeds, in
@@ -85,7 +92,7 @@ def _mean_ci(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(1.96 * values.std(ddof=1) / values.size**0.5)
 
 
-def child(seeds: int, rounds: int, repeats: int) -> dict:
+def child(seeds: int, rounds: int, repeats: int, chunk: int | None) -> dict:
     """Times one seed count; run in a fresh process with XLA_FLAGS already set."""
     import jax
 
@@ -102,17 +109,18 @@ def child(seeds: int, rounds: int, repeats: int) -> dict:
     )
     data = sim.params.data  # builds the data set before the clock starts
     optimum = _optimum(data["x"], data["y"])
+    options = {} if chunk is None else {"chunk": chunk}
     load = os.getloadavg()[0]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     start = time.perf_counter()
-    result = sim.run(seeds=seeds, seed=0)
+    result = sim.run(seeds=seeds, seed=0, **options)
     first = time.perf_counter() - start
     steady = []
     cpu_start = time.process_time()
     for seed in range(1, repeats + 1):
         start = time.perf_counter()
-        result = sim.run(seeds=seeds, seed=seed)
+        result = sim.run(seeds=seeds, seed=seed, **options)
         steady.append(time.perf_counter() - start)
     cpu_steady = time.process_time() - cpu_start
 
@@ -125,7 +133,6 @@ def child(seeds: int, rounds: int, repeats: int) -> dict:
         "rss_before_mib": rss_before / 1024,  # ru_maxrss is in KiB on Linux
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "result_mib": sum(a.nbytes for a in arrays) / 2**20,
-        "devices_used": min(jax.local_device_count(), seeds),
         "cpu_use": cpu_steady / sum(steady),  # cores busy on average
         "load": load,  # 1-minute load average when the timing started
         "devices": [str(d) for d in jax.local_devices()],
@@ -149,6 +156,8 @@ def run_child(seeds: int, args: argparse.Namespace) -> dict:
     env["XLA_FLAGS"] = " ".join(flags)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", str(seeds)]
     cmd += ["--rounds", str(args.rounds), "--repeats", str(args.repeats)]
+    if args.chunk is not None:
+        cmd += ["--chunk", str(args.chunk)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
@@ -213,14 +222,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=int, default=3, help="steady calls; the median is used"
     )
+    parser.add_argument(
+        "--chunk", type=int, help="sim.run(chunk=...); default: absjax's default"
+    )
     parser.add_argument("--numpy-seeds", type=int, default=8)
     parser.add_argument("--markdown", action="store_true", help="Markdown table")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < LOG_EVERY or args.rounds % LOG_EVERY:
         parser.error(f"--rounds={args.rounds} must be a positive multiple of 10")
-    for name in ("devices", "repeats", "numpy_seeds"):
-        if getattr(args, name) < 1:
+    for name in ("devices", "repeats", "numpy_seeds", "chunk"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if min(args.seeds) < 1:
         parser.error(f"--seeds={args.seeds} must all be >= 1")
@@ -231,7 +243,9 @@ def main() -> None:
     """Runs the benchmark and prints the machine, the table and the sanity check."""
     args = parse_args()
     if args.child is not None:
-        print(_MARK + json.dumps(child(args.child, args.rounds, args.repeats)))
+        print(
+            _MARK + json.dumps(child(args.child, args.rounds, args.repeats, args.chunk))
+        )
         return
 
     load_start = os.getloadavg()
@@ -240,6 +254,7 @@ def main() -> None:
         f"workload: N={NUM_WORKERS}, k_async K={POLICY[0]} tau={POLICY[1]}, "
         f"{DELAY}, {OBJECTIVE}, lr={LR}, {args.rounds} rounds, "
         f"log every {LOG_EVERY}"
+        + ("" if args.chunk is None else f", sim.run(chunk={args.chunk})")
     )
     for line in machine():
         print(line)
@@ -269,7 +284,6 @@ def main() -> None:
             + ", ".join(f"{t:.3f}" for t in res["steady_s"])
             + f" s (median {steady:.3f}), RSS before run "
             f"{res['rss_before_mib']:.0f} MiB, peak {res['peak_rss_mib']:.0f} MiB, "
-            f"{res['devices_used']} device(s) used, "
             f"{res['cpu_use']:.2f} of {os.cpu_count()} cores busy in steady calls, "
             f"load average {res['load']:.2f} at start",
             flush=True,

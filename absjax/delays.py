@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from jax.scipy import special
 
 from absjax._spec import build_from_spec, split_spec
+from absjax._validate import check_real
 
 Params = dict[str, Any]
 
@@ -46,11 +47,7 @@ def _standard_exponential(key: jax.Array, shape) -> jax.Array:
 
 
 def _check(name: str, value: float, low: float, high: float, *, strict_low: bool):
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = number and (value > low if strict_low else value >= low) and value < high
-    if not (ok and math.isfinite(value)):
-        bracket = "(" if strict_low else "["
-        raise ValueError(f"{name}={value!r} must be in {bracket}{low}, {high})")
+    check_real(name, value, low, high, strict_low=strict_low)
 
 
 @dataclasses.dataclass(frozen=True)

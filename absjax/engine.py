@@ -37,7 +37,6 @@ and the worker: runs are identical alone, batched or chunked.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, NamedTuple
 
 import jax
@@ -49,6 +48,7 @@ from absjax import delays as delays_lib
 from absjax import objectives as objectives_lib
 from absjax import policies as policies_lib
 from absjax import staleness as staleness_lib
+from absjax._validate import check_int, check_real
 from absjax.results import Result
 
 
@@ -129,16 +129,6 @@ class LogRow(NamedTuple):
     idle: jax.Array
 
 
-def _check_positive_int(name: str, value: Any, low: int = 1) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < low
-    ):
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class Simulator:
     """A compiled-once Monte-Carlo simulator of one policy family.
@@ -176,7 +166,7 @@ class Simulator:
     k_max: int | None = None
 
     def __post_init__(self):
-        n = _check_positive_int("num_workers", self.num_workers)
+        n = check_int("num_workers", self.num_workers)
         if not isinstance(self.policy, policies_lib.Policy):
             raise ValueError(f"policy={self.policy!r} must be a Policy")
         self.policy.resolve_k(n)
@@ -185,9 +175,9 @@ class Simulator:
         object.__setattr__(
             self, "objective", objectives_lib.as_objective(self.objective)
         )
-        _check_lr(self.lr)
-        _check_positive_int("rounds", self.rounds)
-        _check_positive_int("log_every", self.log_every)
+        check_real("lr", self.lr, 0.0, strict_low=True)
+        check_int("rounds", self.rounds)
+        check_int("log_every", self.log_every)
         if self.rounds % self.log_every:
             raise ValueError(
                 f"log_every={self.log_every} must divide rounds={self.rounds}"
@@ -196,7 +186,7 @@ class Simulator:
             raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
         staleness_lib.check_normalization(self.normalization)
         if self.k_max is not None:
-            _check_positive_int("k_max", self.k_max)
+            check_int("k_max", self.k_max)
             if self.k_max > n:
                 raise ValueError(f"k_max={self.k_max} must be in [1, num_workers={n}]")
             if self.k_max < self.policy.resolve_k(n):
@@ -608,10 +598,10 @@ class Simulator:
           seed_offset: index of the first seed (for chunked runs).
           chunk: seeds vmapped together; larger uses more memory.
         """
-        _check_positive_int("seeds", seeds)
-        _check_positive_int("seed", seed, low=0)
-        _check_positive_int("seed_offset", seed_offset, low=0)
-        _check_positive_int("chunk", chunk)
+        check_int("seeds", seeds)
+        check_int("seed", seed, low=0)
+        check_int("seed_offset", seed_offset, low=0)
+        check_int("chunk", chunk)
         params = self.params if params is None else params
         grid_values: dict[str, np.ndarray] = {}
         grid_axes = None
@@ -782,12 +772,3 @@ def _map_over_grid(seeds_fn, grid_axes):
         return jax.lax.map(one_point, gridded)
 
     return fn
-
-
-def _check_lr(lr: Any) -> None:
-    if (
-        isinstance(lr, bool)
-        or not isinstance(lr, int | float)
-        or not (math.isfinite(lr) and lr > 0)
-    ):
-        raise ValueError(f"lr={lr!r} must be in (0, inf)")

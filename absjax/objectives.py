@@ -30,26 +30,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from absjax._spec import build_from_spec
+from absjax._validate import check_int, check_real
 
 Data = dict[str, jax.Array]
 
 
 def _positive_int(name: str, value: int, low: int = 1) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < low
-    ):
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
+    return check_int(name, value, low)
 
 
 def _nonneg(name: str, value: float, strict: bool = False) -> float:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = number and (value > 0 if strict else value >= 0)
-    if not (ok and math.isfinite(value)):
-        raise ValueError(f"{name}={value!r} must be in {'(' if strict else '['}0, inf)")
-    return float(value)
+    return check_real(name, value, 0.0, strict_low=strict)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -38,6 +38,8 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
+from absjax._validate import check_int
+
 UNBOUNDED = 2**30  # the staleness bound that stands for "no bound" (tau=None)
 
 
@@ -74,7 +76,7 @@ class Policy:
         if self.name not in ("sync", "async") and self.k is None:
             raise ValueError(f"policy {self.name!r} needs k, an integer >= 1")
         if self.k is not None:
-            _check_int("k", self.k, 1)
+            check_int("k", self.k, 1)
         if self.tau is not None:
             if self.synchronous:
                 raise ValueError(
@@ -82,7 +84,7 @@ class Policy:
                     f"{self.name!r} is synchronous (staleness is "
                     "always 0): leave tau unset"
                 )
-            _check_int("tau", self.tau, 0)
+            check_int("tau", self.tau, 0)
 
     @property
     def synchronous(self) -> bool:
@@ -103,11 +105,6 @@ class Policy:
 
     def resolve_tau(self) -> int:
         return UNBOUNDED if self.tau is None else self.tau
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
 
 
 def sync() -> Policy:

@@ -18,21 +18,19 @@ arXiv 1511.05950); ``polynomial`` is FedAsync's ``(1 + s)^-a``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from absjax._spec import build_from_spec
+from absjax._validate import check_real
 
 NORMALIZATIONS = ("count", "weight-sum")
 
 
 def _check_nonneg(name: str, value) -> None:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (number and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name}={value!r} must be in [0, inf)")
+    check_real(name, value, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)

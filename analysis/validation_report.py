@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 import absjax
 from absjax import compare, policies, theory
@@ -222,6 +223,7 @@ def pmf_figure(frame: pd.DataFrame, n: int):
         )
         ax.set_title(case, fontsize=9)
         ax.set_xlabel("staleness s")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("P(s)")
     for ax in list(axes.flat)[len(cases) :]:
         ax.axis("off")

@@ -4,7 +4,16 @@ Reference: Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness Converges Faster an
 Communicates Less" (arXiv 2301.08895).
 """
 
-from absjax import compare, delays, objectives, policies, staleness, theory
+from absjax import (
+    compare,
+    datasets,
+    delays,
+    fitting,
+    objectives,
+    policies,
+    staleness,
+    theory,
+)
 from absjax.delays import Delay
 from absjax.engine import RoundInfo, SimParams, SimState, Simulator
 from absjax.results import Result
@@ -20,7 +29,9 @@ __all__ = [
     "Simulator",
     "__version__",
     "compare",
+    "datasets",
     "delays",
+    "fitting",
     "objectives",
     "policies",
     "staleness",

@@ -87,7 +87,7 @@ def curves_figure(
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     plot_curves(axes[0], results, metric, "wall_clock", log_x=log_time)
     plot_curves(axes[1], results, metric, "round")
-    axes[1].get_legend().remove()
+    axes[0].get_legend().remove()  # the rounds panel has room for it
     if title:
         fig.suptitle(title)
     return fig

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "workers": 16,
     "policy": "k_async",
     "k": 4,
-    "tau": 3,
+    "tau": None,
     "delay": "shifted_exp:shift=0.5,rate=2",
     "objective": "linreg:dim=100,samples=4096,batch=32",
     "lr": 0.05,
@@ -92,6 +92,8 @@ def _convert(name: str, value: Any) -> Any:
     kind = TYPES[name]
     if value is None:
         return None
+    if name == "tau" and isinstance(value, str) and value.lower() in ("none", "inf"):
+        return None  # unbounded
     if kind is int:
         if isinstance(value, bool) or isinstance(value, float):
             raise UsageError(f"{name}={value!r} must be an integer")
@@ -135,8 +137,7 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None:
             given[name] = _convert(name, value)
     if given.get("policy", DEFAULTS["policy"]) != DEFAULTS["policy"]:
-        # The default K and tau belong to the default policy only.
-        config["k"] = config["tau"] = None
+        config["k"] = None  # the default K belongs to the default policy only
     config.update(given)
     return config
 
@@ -175,12 +176,25 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _check_out(out: str | None) -> Path | None:
+    """Checks, before any simulation, that ``out`` can be written."""
     if out is None:
         return None
     path = Path(out)
     if path.is_dir():
         raise UsageError(f"out={out!r} is a directory; give a file path")
+    _make_dir(path.parent)
     return path
+
+
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(
+            f"cannot create directory {str(directory)!r}: {e.strerror or e}"
+        ) from None
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"directory {str(directory)!r} is not writable")
 
 
 def _ci(pair: tuple[float, float], digits: int = 4) -> str:
@@ -248,6 +262,7 @@ def demo(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"out={args.out!r} exists and is not a directory")
+    _make_dir(out)
     candidates = {
         "sync": policies.sync(),
         "K-sync (K=4)": policies.k_sync(4),
@@ -277,8 +292,12 @@ def demo(args: argparse.Namespace) -> None:
         f"({seeds} seeds)",
     )
     table = pd.concat(frames, ignore_index=True)
-    atomic_write(out / "demo.csv", lambda tmp: table.to_csv(tmp, index=False))
     atomic_write(out / "demo.png", lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    try:
+        atomic_write(out / "demo.csv", lambda tmp: table.to_csv(tmp, index=False))
+    except BaseException:
+        (out / "demo.png").unlink(missing_ok=True)  # all or nothing
+        raise
     print(
         f"wrote {out / 'demo.csv'} and {out / 'demo.png'} "
         f"in {time.perf_counter() - start:.0f} s"

@@ -21,11 +21,14 @@ Time is kept relative to the current round (``remaining`` per worker); the wall
 clock is a Kahan-compensated sum of round lengths, accurate over 10^6 rounds
 in float32.
 
-Randomness: every job's draws come from ``fold_in(round_key, slot * N + i)``,
-where ``round_key = fold_in(key_rounds, t)``; slot 0 is the job a worker starts
-at the end of round ``t`` and slot ``j >= 1`` the j-th mid-round restart of a
-batch policy. Keys therefore depend only on the global seed index, the round
-and the worker: runs are identical alone, batched or chunked.
+Randomness: a seed's keys are ``RunKeys(speed, delay, batch)``, split from
+``fold_in(key(seed), global_seed_index)``. A job started in round ``r`` (``r =
+-1`` at time 0) in slot 0 (at the round's end) takes its duration from the block
+``sample(fold_in(delay, r + 1), (N,))`` (its worker's entry); the ``j``-th
+mid-round restart of a batch policy (slot ``j``) from ``fold_in(fold_in(delay,
+r + 1), j)``; and its minibatch from ``fold_in(fold_in(batch, r + 1), slot * N +
+worker)``. Keys therefore depend only on the global seed index, the round, the
+slot and the worker (``Simulator.job_draws`` replays them).
 
 >>> from absjax import delays, objectives, policies
 >>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
@@ -151,6 +154,8 @@ class Simulator:
       optimizer: optax transformation applied to the aggregate before the
         step ``w -= lr * T(aggregate)``; it must not contain the learning rate
         (e.g. ``optax.scale_by_adam()``). ``None`` is plain SGD.
+      k_max: static number of arrivals a round can hold (default: the policy's
+        K); values of K swept with ``grid=`` or ``params`` must not exceed it.
     """
 
     num_workers: int
@@ -185,6 +190,13 @@ class Simulator:
         if not isinstance(self.weight, staleness_lib.Weight):
             raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
         staleness_lib.check_normalization(self.normalization)
+        if self.optimizer is not None and not isinstance(
+            self.optimizer, optax.GradientTransformation
+        ):
+            raise ValueError(
+                f"optimizer={self.optimizer!r} must be an optax "
+                "GradientTransformation (e.g. optax.scale_by_adam())"
+            )
         if self.k_max is not None:
             check_int("k_max", self.k_max)
             if self.k_max > n:
@@ -300,9 +312,10 @@ class Simulator:
             diverged_round=jnp.int32(-1),
         )
 
-    def _job_round(self, state):
-        """Round index in which each worker's current job started."""
-        return jnp.where(state.slot == 0, state.base - 1, state.base)
+    @staticmethod
+    def _job_round(base, slot):
+        """Round in which a job started: slot 0 at the end of round base - 1."""
+        return jnp.where(slot == 0, base - 1, base)
 
     def _kth_round(self, keys, state, params):
         """Non-batch policies: the round ends at the K-th finish."""
@@ -314,9 +327,24 @@ class Simulator:
         staleness = jnp.where(active, t - state.base[first], 0)
         omega = jnp.where(active, self.weight(staleness, params.weight), 0.0)
         grads = self._gradients(
-            keys, params, state, first, self._job_round(state)[first], state.slot[first]
+            keys,
+            params,
+            state,
+            first,
+            self._job_round(state.base, state.slot)[first],
+            state.slot[first],
         )
-        weighted = jax.tree.map(lambda g: jnp.tensordot(omega, g, axes=1), grads)
+        weighted = jax.tree.map(
+            lambda g: jnp.sum(
+                jnp.where(
+                    active.reshape((-1,) + (1,) * (g.ndim - 1)),
+                    omega.reshape((-1,) + (1,) * (g.ndim - 1)) * g,
+                    0.0,
+                ),
+                axis=0,
+            ),
+            grads,
+        )
         idle = jnp.sum(jnp.where(arrived, duration - state.remaining, 0.0))
         return dict(
             duration=duration,
@@ -359,11 +387,13 @@ class Simulator:
                     params,
                     job,
                     i[None],
-                    jnp.where(c["slot"][i] == 0, c["base"][i] - 1, c["base"][i])[None],
+                    self._job_round(c["base"][i], c["slot"][i])[None],
                     c["slot"][i][None],
                 ),
             )
-            weighted = jax.tree.map(lambda a, g: a + omega * g, c["weighted"], grad)
+            weighted = jax.tree.map(
+                lambda a, g: a + jnp.where(active, omega * g, 0.0), c["weighted"], grad
+            )
             duration = self._durations(keys, t, j + 1, params, state.speed[i])
             remaining = c["remaining"] - dt
             remaining = remaining.at[i].set(jnp.where(mid, duration, remaining[i]))
@@ -507,11 +537,19 @@ class Simulator:
 
         def window(state, _):
             state, infos = jax.lax.scan(one_round, state, length=self.log_every)
+            loss = self.objective.loss(params.data, state.w)
+            state = state._replace(
+                diverged_round=jnp.where(
+                    (state.diverged_round < 0) & ~jnp.isfinite(loss),
+                    state.version,
+                    state.diverged_round,
+                )
+            )
             row = LogRow(
                 round=state.version,
                 clock=state.clock,
                 clock_error=state.clock_error,
-                loss=self.objective.loss(params.data, state.w),
+                loss=loss,
                 metric=self.objective.metric(params.data, state.w),
                 k=infos.k[-1],
                 tau=infos.tau[-1],
@@ -602,13 +640,19 @@ class Simulator:
         check_int("seed", seed, low=0)
         check_int("seed_offset", seed_offset, low=0)
         check_int("chunk", chunk)
-        params = self.params if params is None else params
+        if seed >= 2**32 or seed_offset + seeds > 2**32:
+            raise ValueError(
+                f"seed={seed} must be < 2**32 and seed_offset + seeds="
+                f"{seed_offset + seeds} <= 2**32 (seed indices are uint32)"
+            )
+        params = self._canonical(self.params if params is None else params)
         grid_values: dict[str, np.ndarray] = {}
         grid_axes = None
         if grid:
             params, grid_axes, grid_values = self._grid_params(params, grid)
         else:
             self.check_params(params)
+            self._check_law_numbers(params, jax.tree.map(lambda _: None, params), 0)
         # Every seed is computed in a vmapped batch of exactly `chunk` lanes on
         # one of the local devices, whatever the number of seeds: XLA may sum in
         # another order for another batch width, so a fixed width is what makes
@@ -645,6 +689,38 @@ class Simulator:
         )
 
     # ------------------------------------------------------------- validation
+    def _canonical(self, params: SimParams) -> SimParams:
+        """``params`` with the default structure, scalar leaves and dtypes.
+
+        Every leaf becomes a strongly typed array of the default's dtype, so a
+        Python float, ``np.float64`` or ``jnp.float32`` never causes a new
+        compilation.
+        """
+        default = self.params
+        if not isinstance(params, SimParams):
+            raise ValueError(
+                f"params must be a SimParams (see Simulator.params), "
+                f"got {type(params).__name__}"
+            )
+        if jax.tree.structure(params) != jax.tree.structure(default):
+            raise ValueError(
+                "params must have the structure of Simulator.params "
+                "(same delay, weight and data entries)"
+            )
+
+        def cast(name, d, x):
+            x = np.asarray(x) if not isinstance(x, jax.Array) else x
+            if jnp.shape(x) != jnp.shape(d):
+                raise ValueError(
+                    f"params.{name} has shape {jnp.shape(x)}; expected "
+                    f"{jnp.shape(d)} (use grid= to sweep values)"
+                )
+            return jnp.asarray(x, jnp.dtype(d.dtype))
+
+        return jax.tree.map_with_path(
+            lambda path, d, x: cast(jax.tree_util.keystr(path), d, x), default, params
+        )
+
     def check_params(self, params: SimParams) -> None:
         """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
         n = self.num_workers
@@ -676,7 +752,7 @@ class Simulator:
     def _grid_params(self, params: SimParams, grid: dict[str, Any]):
         """Cartesian product of the grid values as params with a leading axis."""
         names = list(grid)
-        values = {name: np.asarray(grid[name]) for name in names}
+        values = {name: _grid_column(name, grid[name]) for name in names}
         for name, v in values.items():
             if v.ndim != 1 or v.size == 0:
                 raise ValueError(f"grid[{name!r}] must be a non-empty 1-D sequence")
@@ -746,6 +822,19 @@ class Simulator:
         )
         weight = pick(gridded.weight, axes.weight)
         type(self.weight)(**{k: float(v) for k, v in weight.items()})
+
+
+def _grid_column(name: str, values) -> np.ndarray:
+    """One grid axis as an array; ``tau`` may hold ``None``/``inf`` (unbounded)."""
+    if name == "tau":
+        values = [
+            policies_lib.UNBOUNDED if v is None or v == np.inf else v
+            for v in np.atleast_1d(np.asarray(values, dtype=object))
+        ]
+    try:
+        return np.asarray(values, dtype=float if name != "tau" else None)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid[{name!r}] must hold numbers, got {values!r}") from None
 
 
 def _map_over_grid(seeds_fn, grid_axes):

@@ -152,23 +152,36 @@ class Result:
         return self.metrics["wall_clock"][..., -1] / self.metrics["round"][..., -1]
 
     def time_to_target(self, target: float, metric: str = "loss") -> np.ndarray:
-        """Wall clock at the first logged row with ``metric <= target``.
+        """Wall clock at the first logged row where ``metric`` reaches ``target``.
 
-        ``inf`` where never reached (or diverged); shape ``(*grid_shape, seeds)``.
+        The loss reaches it from above (``<=``), the test metric (an accuracy)
+        from below (``>=``). ``inf`` where a finite run never reached it, ``nan``
+        for diverged seeds (left out, not counted as failures); shape
+        ``(*grid_shape, seeds)``.
         """
         return self._first_crossing(target, metric, "wall_clock")
 
     def rounds_to_target(self, target: float, metric: str = "loss") -> np.ndarray:
-        """Communication rounds at the first logged row with ``metric <= target``."""
+        """Communication rounds at the first crossing; see :meth:`time_to_target`."""
         return self._first_crossing(target, metric, "round")
 
     def _first_crossing(self, target, metric, at):
+        if metric not in self.metrics or metric in ("round", "wall_clock"):
+            raise ValueError(f"metric={metric!r} must be 'loss' or the test metric")
         values = self.metrics[metric]
-        hit = values <= target
+        hit = values >= target if metric == self.metric_name else values <= target
         first = np.argmax(hit, axis=-1)
-        reached = hit.any(axis=-1) & ~self.diverged
         x = np.take_along_axis(self.metrics[at], first[..., None], axis=-1)[..., 0]
-        return np.where(reached, x.astype(np.float64), np.inf)
+        x = np.where(hit.any(axis=-1), x.astype(np.float64), np.inf)
+        return np.where(self.diverged, np.nan, x)
+
+    def _grid_point(self, grid_index: tuple[int, ...]) -> tuple[int, ...]:
+        if len(grid_index) != len(self.grid):
+            raise ValueError(
+                f"grid_index={grid_index} must select one point of the "
+                f"grid {list(self.grid)} (one index per axis)"
+            )
+        return tuple(grid_index)
 
     def mean_curve(
         self,
@@ -182,31 +195,41 @@ class Result:
         On the wall clock, each seed's value at time ``x`` is its last logged
         value at or before ``x`` (a step function); the grid runs from the
         latest first logged time to the earliest final one, so every seed
-        contributes at every point. Diverged
-        seeds are left out (the count is in the ``seeds`` column).
+        contributes at every point. Diverged seeds are left out (the count is
+        in the ``seeds`` column). A gridded result needs ``grid_index``.
 
         Returns:
           DataFrame with columns ``x, mean, lower, upper, seeds``; the band is
           ``mean +- 1.96 * standard error``.
         """
-        y = self.metrics[metric][grid_index]
-        xs = self.metrics[x][grid_index]
-        keep = ~self.diverged[grid_index]
+        if x not in ("wall_clock", "round"):
+            raise ValueError(f"x={x!r} must be 'wall_clock' or 'round'")
+        if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+            raise ValueError(f"points={points!r} must be an integer >= 2")
+        index = self._grid_point(grid_index)
+        y = self.metrics[metric][index]
+        xs = self.metrics[x][index]
+        keep = ~self.diverged[index]
         y, xs = y[keep], xs[keep]
         if y.shape[0] == 0:
             return pd.DataFrame(columns=[x, "mean", "lower", "upper", "seeds"])
         if x == "round":
             grid, values = xs[0].astype(np.float64), y
         else:
-            grid = np.linspace(xs[:, 0].max(), xs[:, -1].min(), points)
+            start, stop = xs[:, 0].max(), xs[:, -1].min()
+            if start > stop:
+                raise ValueError(
+                    "the seeds' logged wall-clock ranges do not overlap (latest "
+                    f"first row {start:.4g} > earliest last row {stop:.4g}): log "
+                    "more often (smaller log_every) or run more rounds"
+                )
+            grid = np.linspace(start, stop, points)
             pos = np.stack([np.searchsorted(row, grid, side="right") - 1 for row in xs])
-            values = np.where(
-                pos >= 0, np.take_along_axis(y, np.maximum(pos, 0), 1), np.nan
-            )
-        mean = np.nanmean(values, axis=0) if values.size else values
-        count = np.sum(~np.isnan(values), axis=0)
-        std = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else 0 * mean
-        half = 1.96 * std / np.sqrt(np.maximum(count, 1))
+            values = np.take_along_axis(y, pos, 1)
+        mean = values.mean(axis=0)
+        count = np.full(mean.shape, values.shape[0])
+        std = values.std(axis=0, ddof=1) if values.shape[0] > 1 else 0 * mean
+        half = 1.96 * std / np.sqrt(count)
         return pd.DataFrame(
             {
                 x: grid,
@@ -217,25 +240,31 @@ class Result:
             }
         )
 
-    def summary(self) -> dict[str, Any]:
-        """Headline numbers with 95% confidence intervals (non-diverged seeds)."""
-        keep = ~self.diverged
+    def summary(self, grid_index: tuple[int, ...] = ()) -> dict[str, Any]:
+        """Headline numbers with 95% confidence intervals over seeds.
+
+        Timing, staleness and waste use every seed (their timing does not depend
+        on the model); the final loss uses the non-diverged seeds only, and
+        ``diverged`` counts the others. A gridded result needs ``grid_index``.
+        """
+        index = self._grid_point(grid_index)
+        metrics = {name: values[index] for name, values in self.metrics.items()}
+        keep = ~self.diverged[index]
 
         def ci(values):
             values = np.asarray(values, np.float64).reshape(-1)
-            values = values[np.isfinite(values)]
             if values.size == 0:
                 return (np.nan, np.nan)
             se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
             return (float(values.mean()), float(1.96 * se))
 
-        rounds = self.metrics["round"][..., -1]
+        rounds = metrics["round"][..., -1]
         return {
             "seeds": int(keep.size),
             "diverged": int((~keep).sum()),
-            "round_time": ci(self.round_time()),
-            "staleness_mean": ci(self.metrics["staleness_mean"].mean(-1)),
-            "staleness_max": int(self.metrics["staleness_max"].max()),
-            "wasted_per_round": ci(self.metrics["jobs_wasted"].sum(-1) / rounds),
-            "final_loss": ci(self.metrics["loss"][..., -1][keep]),
+            "round_time": ci(metrics["wall_clock"][..., -1] / rounds),
+            "staleness_mean": ci(metrics["staleness_mean"].mean(-1)),
+            "staleness_max": int(metrics["staleness_max"].max()),
+            "wasted_per_round": ci(metrics["jobs_wasted"].sum(-1) / rounds),
+            "final_loss": ci(metrics["loss"][..., -1][keep]),
         }

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -64,14 +65,21 @@ PROFILES = {
 
 
 def _time_to_target(result) -> pd.DataFrame:
-    t = result.time_to_target(TARGET)
-    return pd.DataFrame(
-        {
-            "reached": np.isfinite(t).mean(-1).reshape(-1),
-            "median_time": np.median(t, -1).reshape(-1),
-            "mean_time": t.mean(-1).reshape(-1),
-        }
-    )
+    """Per grid point: share of finite runs reaching the target, median and mean
+    time (``inf`` if any finite run never reached it), diverged seeds apart."""
+    t = result.time_to_target(TARGET)  # nan: diverged, inf: never reached
+    t = t.reshape(-1, t.shape[-1])
+    finite_runs = ~np.isnan(t)
+    with warnings.catch_warnings():  # all seeds of a cell diverged: nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pd.DataFrame(
+            {
+                "reached": np.isfinite(t).sum(-1) / np.maximum(finite_runs.sum(-1), 1),
+                "median_time": np.nanmedian(np.where(finite_runs, t, np.nan), -1),
+                "mean_time": np.nanmean(np.where(finite_runs, t, np.nan), -1),
+                "diverged": (~finite_runs).sum(-1),
+            }
+        )
 
 
 def k_tau(profile: dict, seed: int, out: Path) -> str:
@@ -94,7 +102,6 @@ def k_tau(profile: dict, seed: int, out: Path) -> str:
     frame = _time_to_target(result)
     frame.insert(0, "tau", ["none" if t is None else t for t in tau.reshape(-1)])
     frame.insert(0, "K", k.reshape(-1))
-    frame["diverged"] = result.diverged.sum(-1).reshape(-1)
     sns.set_theme(style="white", context="paper", font_scale=1.1)
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     table = frame.pivot(index="K", columns="tau", values="median_time")

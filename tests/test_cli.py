@@ -133,6 +133,36 @@ def test_bad_config_files(tmp_path, capsys):
 def test_out_must_not_be_a_directory(tmp_path, capsys):
     assert cli.main(["simulate", *SMALL, "--out", str(tmp_path)]) == 2
     assert "directory" in capsys.readouterr().err
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert cli.main(["simulate", *SMALL, "--out", str(blocker / "run.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("absjax: error: cannot create directory")
+    assert cli.main(["demo", "--out", str(blocker / "demo")]) == 2
+
+
+def test_tau_omitted_or_none_is_unbounded(tmp_path):
+    args = [
+        "simulate",
+        "--workers",
+        "4",
+        "--k",
+        "1",
+        "--objective",
+        "quadratic:dim=2",
+        "--rounds",
+        "40",
+        "--log-every",
+        "20",
+        "--seeds",
+        "2",
+    ]
+    for extra in ([], ["--tau", "none"], ["--tau", "inf"]):
+        out = tmp_path / f"run{len(extra)}{extra[-1] if extra else ''}.csv"
+        assert cli.main([*args, *extra, "--out", str(out)]) == 0
+        frame = pd.read_csv(out)
+        assert (frame["tau"] == float("inf")).all()
+        assert frame["jobs_wasted"].sum() == 0
 
 
 def test_entry_point_prints_no_traceback():

@@ -193,7 +193,7 @@ def test_divergence_is_reported_per_seed_and_left_out_of_curves():
     assert r.diverged.all() and (r.diverged_round > 0).all()
     curve = r.mean_curve()
     assert curve.empty
-    assert np.isinf(r.time_to_target(1e-3)).all()
+    assert np.isnan(r.time_to_target(1e-3)).all()  # diverged: left out, not inf
     stable = _sim().run(seeds=3)
     assert not stable.diverged.any()
     assert stable.summary()["diverged"] == 0
@@ -327,3 +327,102 @@ def test_job_draws_replay_the_run():
     r = sim.run(seeds=1, seed=4)
     first = max(float(draw(-1, 0, i)[0]) for i in range(6))
     np.testing.assert_allclose(r.wall_clock[0, 0], first, rtol=1e-6)
+
+
+def test_python_and_numpy_numbers_do_not_recompile():
+    sim = _sim(k_max=3)
+    sim.run(seeds=2)
+    (fn,) = sim._compiled.values()
+    params = sim.params
+    for change in (
+        dict(lr=0.2),
+        dict(lr=np.float64(0.3)),
+        dict(lr=jnp.float32(0.1)),
+        dict(k=3),
+        dict(k=np.int64(1)),
+        dict(tau=4),
+    ):
+        sim.run(seeds=2, params=params._replace(**change))
+    assert fn._cache_size() == 1
+
+
+def test_infinite_loss_counts_as_divergence():
+    sim = absjax.Simulator(
+        1,
+        policies.sync(),
+        "exp:rate=1",
+        objectives.quadratic(dim=1, noise=0.0, hmin=1, hmax=1),
+        lr=3.0,
+        rounds=100,
+        log_every=50,
+    )
+    r = sim.run(seeds=2, chunk=2)
+    assert np.isinf(r.loss[:, -1]).all() and (r.diverged_round == 100).all()
+
+
+def test_gridded_results_need_a_grid_point():
+    r = _sim(k_max=2).run(seeds=3, grid={"k": [1, 2]})
+    with pytest.raises(ValueError, match="grid_index"):
+        r.mean_curve()
+    with pytest.raises(ValueError, match="grid_index"):
+        r.summary()
+    assert r.summary(grid_index=(1,))["seeds"] == 3
+    assert r.mean_curve(grid_index=(0,))["seeds"].eq(3).all()
+    with pytest.raises(ValueError, match="x="):
+        r.mean_curve(x="jobs_started", grid_index=(0,))
+    with pytest.raises(ValueError, match="points"):
+        r.mean_curve(points=1, grid_index=(0,))
+
+
+def test_non_overlapping_time_ranges_are_refused():
+    r = _sim(rounds=10, log_every=10).run(seeds=3)
+    with pytest.raises(ValueError, match="do not overlap"):
+        r.mean_curve()
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda p: p._replace(k=jnp.array([1, 2])), "shape"),
+        (
+            lambda p: p._replace(
+                delay={**p.delay, "compute": {**p.delay["compute"], "rate": -1.0}}
+            ),
+            "rate",
+        ),
+        (lambda p: p._replace(weight={"a": 1.0}), "structure"),
+        (lambda p: (1, 2), "SimParams"),
+    ],
+)
+def test_invalid_params_are_refused(change, match):
+    sim = _sim()
+    with pytest.raises(ValueError, match=match):
+        sim.run(seeds=2, params=change(sim.params))
+
+
+def test_seed_range_and_unbounded_tau_in_grids():
+    sim = _sim()
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        sim.run(seeds=2, seed=2**32)
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        sim.run(seeds=2, seed_offset=2**32 - 1)
+    r = sim.run(seeds=2, grid={"tau": [None, 1, float("inf")]})
+    np.testing.assert_array_equal(r.tau[:, 0, 0], [np.inf, 1, np.inf])
+
+
+def test_accuracy_targets_are_reached_from_below():
+    sim = absjax.Simulator(
+        4,
+        policies.k_sync(2),
+        "exp:rate=1",
+        "logreg:dim=5,classes=3,samples=256,batch=8",
+        lr=0.5,
+        rounds=40,
+        log_every=10,
+    )
+    r = sim.run(seeds=2, chunk=2)
+    acc = r.metrics["test_accuracy"]
+    target = float(acc[:, -1].min())
+    t = r.time_to_target(target, metric="test_accuracy")
+    first = np.argmax(acc >= target, axis=-1)
+    np.testing.assert_array_equal(t, r.wall_clock[np.arange(2), first])

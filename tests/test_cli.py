@@ -1,5 +1,6 @@
 """The command-line contract: names, CSV columns, one-line errors, exit codes."""
 
+import os
 import subprocess
 import sys
 
@@ -58,6 +59,9 @@ def test_simulate_writes_tidy_csv_and_summary(tmp_path, capsys):
     ):
         assert needle in text
     assert [p.name for p in out.parent.iterdir()] == ["run.csv"]  # no temp file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not 0600
 
 
 def test_config_file_and_flags_override(tmp_path):

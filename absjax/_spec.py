@@ -52,10 +52,15 @@ def build_from_spec(
             raise ValueError(
                 f"{what} {name!r} has no parameter {key!r} (allowed: {allowed})"
             )
-        try:
-            kwargs[key] = types[key](value)
-        except ValueError:
-            raise ValueError(
-                f"{what} {name!r}: {key}={value!r} is not a valid {types[key].__name__}"
-            ) from None
+        kwargs[key] = convert(f"{what} {name!r}", key, value, types[key])
     return factory(**kwargs)
+
+
+def convert(where: str, key: str, value: str, kind: type) -> Any:
+    """``kind(value)``, or a ValueError naming ``where``, the key and the type."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(
+            f"{where}: {key}={value!r} is not a valid {kind.__name__}"
+        ) from None

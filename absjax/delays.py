@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy import special
 
-from absjax._spec import build_from_spec, split_spec
+from absjax._spec import build_from_spec, convert, split_spec
 from absjax._validate import check_real
 
 Params = dict[str, Any]
@@ -530,12 +530,7 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
     extra: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _MODIFIERS:
-            try:
-                extra[key] = _MODIFIERS[key](value)
-            except ValueError:
-                raise ValueError(
-                    f"delay {key}={value!r} is not a valid {_MODIFIERS[key].__name__}"
-                ) from None
+            extra[key] = convert("delay", key, value, _MODIFIERS[key])
     law_spec = name + (
         ":" + ",".join(f"{k}={v}" for k, v in law_items.items()) if law_items else ""
     )

@@ -46,10 +46,6 @@ def _standard_exponential(key: jax.Array, shape) -> jax.Array:
     return -jnp.log(jax.random.uniform(key, shape, minval=tiny, maxval=1.0))
 
 
-def _check(name: str, value: float, low: float, high: float, *, strict_low: bool):
-    check_real(name, value, low, high, strict_low=strict_low)
-
-
 @dataclasses.dataclass(frozen=True)
 class Law:
     """Base class of the duration laws; subclasses are frozen dataclasses."""
@@ -94,7 +90,7 @@ class Exponential(Law):
     closed_form_order_stats: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check("rate", self.rate, 0.0, math.inf, strict_low=True)
+        check_real("rate", self.rate, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         return _standard_exponential(key, shape) / params["rate"]
@@ -123,8 +119,8 @@ class ShiftedExponential(Law):
     closed_form_order_stats: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check("shift", self.shift, 0.0, math.inf, strict_low=False)
-        _check("rate", self.rate, 0.0, math.inf, strict_low=True)
+        check_real("shift", self.shift, 0.0, math.inf, strict_low=False)
+        check_real("rate", self.rate, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         return params["shift"] + _standard_exponential(key, shape) / params["rate"]
@@ -158,8 +154,8 @@ class Pareto(Law):
     closed_form_order_stats: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check("scale", self.scale, 0.0, math.inf, strict_low=True)
-        _check("alpha", self.alpha, 0.0, math.inf, strict_low=True)
+        check_real("scale", self.scale, 0.0, math.inf, strict_low=True)
+        check_real("alpha", self.alpha, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         u = jax.random.uniform(key, shape)  # in [0, 1), so 1 - u is in (0, 1]
@@ -191,8 +187,8 @@ class LogNormal(Law):
     name: ClassVar[str] = "lognormal"
 
     def __post_init__(self):
-        _check("mu", self.mu, -math.inf, math.inf, strict_low=True)
-        _check("sigma", self.sigma, 0.0, math.inf, strict_low=True)
+        check_real("mu", self.mu, -math.inf, math.inf, strict_low=True)
+        check_real("sigma", self.sigma, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         return jnp.exp(params["mu"] + params["sigma"] * jax.random.normal(key, shape))
@@ -219,8 +215,8 @@ class Gamma(Law):
     name: ClassVar[str] = "gamma"
 
     def __post_init__(self):
-        _check("shape", self.shape, 0.0, math.inf, strict_low=True)
-        _check("scale", self.scale, 0.0, math.inf, strict_low=True)
+        check_real("shape", self.shape, 0.0, math.inf, strict_low=True)
+        check_real("scale", self.scale, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         return jax.random.gamma(key, params["shape"], shape) * params["scale"]
@@ -245,8 +241,8 @@ class Weibull(Law):
     name: ClassVar[str] = "weibull"
 
     def __post_init__(self):
-        _check("shape", self.shape, 0.0, math.inf, strict_low=True)
-        _check("scale", self.scale, 0.0, math.inf, strict_low=True)
+        check_real("shape", self.shape, 0.0, math.inf, strict_low=True)
+        check_real("scale", self.scale, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         e = _standard_exponential(key, shape)
@@ -275,8 +271,8 @@ class Uniform(Law):
     closed_form_order_stats: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check("low", self.low, 0.0, math.inf, strict_low=False)
-        _check("high", self.high, self.low, math.inf, strict_low=True)
+        check_real("low", self.low, 0.0, math.inf, strict_low=False)
+        check_real("high", self.high, self.low, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         return jax.random.uniform(
@@ -303,7 +299,7 @@ class Constant(Law):
     closed_form_order_stats: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check("value", self.value, 0.0, math.inf, strict_low=True)
+        check_real("value", self.value, 0.0, math.inf, strict_low=True)
 
     def sample(self, key, params, shape):
         del key
@@ -394,12 +390,12 @@ class Delay:
         else:
             object.__setattr__(self, "speeds", tuple(float(s) for s in self.speeds))
             for s in self.speeds:
-                _check("speeds[i]", s, 0.0, math.inf, strict_low=True)
-        _check("speed_spread", self.speed_spread, 0.0, math.inf, strict_low=False)
-        _check(
+                check_real("speeds[i]", s, 0.0, math.inf, strict_low=True)
+        check_real("speed_spread", self.speed_spread, 0.0, math.inf, strict_low=False)
+        check_real(
             "straggler_prob", self.straggler_prob, 0.0, 1.0 + 1e-12, strict_low=False
         )
-        _check(
+        check_real(
             "straggler_factor", self.straggler_factor, 0.0, math.inf, strict_low=True
         )
 

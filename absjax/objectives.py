@@ -35,12 +35,13 @@ from absjax._validate import check_int, check_real
 Data = dict[str, jax.Array]
 
 
-def _positive_int(name: str, value: int, low: int = 1) -> int:
-    return check_int(name, value, low)
-
-
-def _nonneg(name: str, value: float, strict: bool = False) -> float:
-    return check_real(name, value, 0.0, strict_low=strict)
+def _check_dataset(objective) -> None:
+    """Checks the fields shared by the data-set objectives; no data generated yet."""
+    for name in ("dim", "samples", "batch"):
+        check_int(name, getattr(objective, name))
+    check_int("data_seed", objective.data_seed, low=0)
+    check_real("noise", objective.noise, 0.0)
+    object.__setattr__(objective, "_data", None)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,11 +91,11 @@ class Quadratic(Objective):
     name: ClassVar[str] = "quadratic"
 
     def __post_init__(self):
-        _positive_int("dim", self.dim)
-        _nonneg("noise", self.noise)
-        _nonneg("hmin", self.hmin, strict=True)
-        _nonneg("hmax", self.hmax, strict=True)
-        _nonneg("init_scale", self.init_scale)
+        check_int("dim", self.dim)
+        check_real("noise", self.noise, 0.0)
+        check_real("hmin", self.hmin, 0.0, strict_low=True)
+        check_real("hmax", self.hmax, 0.0, strict_low=True)
+        check_real("init_scale", self.init_scale, 0.0)
         if self.hmin > self.hmax:
             raise ValueError(f"hmin={self.hmin} must be <= hmax={self.hmax}")
         if self.spectrum is not None:
@@ -169,12 +170,7 @@ class LinearRegression(Objective):
     name: ClassVar[str] = "linreg"
 
     def __post_init__(self):
-        _positive_int("dim", self.dim)
-        _positive_int("samples", self.samples)
-        _positive_int("batch", self.batch)
-        _positive_int("data_seed", self.data_seed, low=0)
-        _nonneg("noise", self.noise)
-        object.__setattr__(self, "_data", None)
+        _check_dataset(self)
 
     @property
     def data(self) -> Data:
@@ -237,14 +233,9 @@ class SoftmaxRegression(Objective):
     metric_name: ClassVar[str] = "test_accuracy"
 
     def __post_init__(self):
-        _positive_int("dim", self.dim)
-        _positive_int("classes", self.classes, low=2)
-        _positive_int("samples", self.samples)
-        _positive_int("test_samples", self.test_samples)
-        _positive_int("batch", self.batch)
-        _positive_int("data_seed", self.data_seed, low=0)
-        _nonneg("noise", self.noise)
-        object.__setattr__(self, "_data", None)
+        _check_dataset(self)
+        check_int("classes", self.classes, low=2)
+        check_int("test_samples", self.test_samples)
 
     @property
     def data(self) -> Data:

@@ -29,10 +29,6 @@ from absjax._validate import check_real
 NORMALIZATIONS = ("count", "weight-sum")
 
 
-def _check_nonneg(name: str, value) -> None:
-    check_real(name, value, 0.0)
-
-
 @dataclasses.dataclass(frozen=True)
 class Weight:
     """Base class: ``weight(s, params)`` maps integer staleness to a weight."""
@@ -78,7 +74,7 @@ class Polynomial(Weight):
     name: ClassVar[str] = "polynomial"
 
     def __post_init__(self):
-        _check_nonneg("a", self.a)
+        check_real("a", self.a, 0.0)
 
     def __call__(self, s, params):
         return (1.0 + jnp.asarray(s).astype(float)) ** (-params["a"])
@@ -92,7 +88,7 @@ class Exponential(Weight):
     name: ClassVar[str] = "exponential"
 
     def __post_init__(self):
-        _check_nonneg("a", self.a)
+        check_real("a", self.a, 0.0)
 
     def __call__(self, s, params):
         return jnp.exp(-params["a"] * jnp.asarray(s).astype(float))
@@ -107,8 +103,8 @@ class Threshold(Weight):
     name: ClassVar[str] = "threshold"
 
     def __post_init__(self):
-        _check_nonneg("c", self.c)
-        _check_nonneg("v", self.v)
+        check_real("c", self.c, 0.0)
+        check_real("v", self.v, 0.0)
 
     def __call__(self, s, params):
         return jnp.where(s <= params["c"], 1.0, params["v"]).astype(float)

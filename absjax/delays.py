@@ -441,15 +441,34 @@ class Delay:
             return jnp.exp(params["speed_spread"] * z)
         return jnp.ones((num_workers,))
 
-    def sample(self, key: jax.Array, params: Params, speed: jax.Array) -> jax.Array:
-        """Draws job durations; the output has the shape of ``speed``."""
+    def sample(
+        self,
+        key: jax.Array,
+        params: Params,
+        speed: jax.Array,
+        steps: int = 1,
+        local_duration: str = "sum",
+    ) -> jax.Array:
+        """Draws job durations; the output has the shape of ``speed``.
+
+        A job of ``steps`` local SGD steps computes ``steps`` times: with
+        ``local_duration="sum"`` each step's compute time (and straggling) is
+        drawn independently and the draws are summed; with ``"scaled"`` one
+        draw is multiplied by ``steps``. Upload and download are added once.
+        """
         key_compute, key_straggle, key_up, key_down = jax.random.split(key, 4)
         shape = jnp.shape(speed)
-        x = speed * self.compute.sample(key_compute, params["compute"], shape)
+        draws = steps if local_duration == "sum" else 1
+        full = (draws, *shape) if draws > 1 else shape
+        x = speed * self.compute.sample(key_compute, params["compute"], full)
         # Always drawn, so that a straggler_prob set later in params (a sweep
         # from 0) takes effect: a probability is a number, not structure.
-        slow = jax.random.bernoulli(key_straggle, params["straggler_prob"], shape)
+        slow = jax.random.bernoulli(key_straggle, params["straggler_prob"], full)
         x = jnp.where(slow, x * params["straggler_factor"], x)
+        if draws > 1:
+            x = jnp.sum(x, axis=0)
+        elif steps > 1:
+            x = steps * x
         if self.upload is not None:
             x = x + self.upload.sample(key_up, params["upload"], shape)
         if self.download is not None:

@@ -50,6 +50,7 @@ import optax
 from absjax import delays as delays_lib
 from absjax import objectives as objectives_lib
 from absjax import policies as policies_lib
+from absjax import rules as rules_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
 from absjax.results import Result
@@ -58,9 +59,10 @@ from absjax.results import Result
 class SimParams(NamedTuple):
     """The numbers of a simulation: vmappable, never a cause of recompilation."""
 
-    k: jax.Array  # () int32, updates aggregated per round
+    k: jax.Array  # () int32, updates aggregated per round (initial K)
     tau: jax.Array  # () int32, staleness bound (policies.UNBOUNDED for none)
     lr: jax.Array  # () float, server learning rate
+    policy: dict  # the policy's other numbers (Policy.numbers): rules, U, ...
     delay: dict  # the Delay model's numbers (Delay.params)
     weight: dict  # the staleness weight's numbers (Weight.params)
     data: dict  # the objective's data set (Objective.data), never gridded
@@ -81,6 +83,11 @@ class SimState(NamedTuple):
     speed: jax.Array  # (num_workers,) float, per-worker slowdown factors
     k: jax.Array  # () int32, K of the next round
     tau: jax.Array  # () int32, staleness bound in force for the next round
+    loss: jax.Array  # () float, the server's loss estimate (nan: none yet)
+    loss0: jax.Array  # () float, its first value
+    pushes: jax.Array  # (num_workers,) int32, updates aggregated per worker
+    job_time: jax.Array  # (num_workers,) float, last finished job's duration
+    age: jax.Array  # (num_workers,) float, time since the current job started
     diverged_round: jax.Array  # () int32, first non-finite model's round, -1
 
 
@@ -94,7 +101,8 @@ class RoundInfo(NamedTuple):
     staleness_sum: jax.Array  # () int32, sum of their staleness
     staleness_max: jax.Array  # () int32, max of their staleness
     started: jax.Array  # () int32, jobs started (mid-round and at its end)
-    wasted: jax.Array  # () int32, jobs cancelled
+    wasted: jax.Array  # () int32, jobs cancelled or discarded
+    discarded: jax.Array  # () int32, arrivals discarded (policy's discard rule)
     uploads: jax.Array  # () int32, updates pushed
     downloads: jax.Array  # () int32, model pulls
     idle: jax.Array  # () float, worker time spent waiting for the round end
@@ -102,6 +110,8 @@ class RoundInfo(NamedTuple):
     arrival_staleness: jax.Array  # (capacity,) int32, per arrival in order, -1 none
     restarted: jax.Array  # (num_workers,) bool, restarted at the round end
     cancelled: jax.Array  # (num_workers,) bool, job abandoned at the round end
+    blocked: jax.Array  # (num_workers,) bool, idle after the round (SSP)
+    loss_estimate: jax.Array  # () float, the server's loss estimate after it
 
 
 class RunKeys(NamedTuple):
@@ -129,7 +139,9 @@ class LogRow(NamedTuple):
     downloads: jax.Array
     started: jax.Array
     wasted: jax.Array
+    discarded: jax.Array
     idle: jax.Array
+    loss_estimate: jax.Array
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -149,13 +161,15 @@ class Simulator:
       lr: server learning rate.
       rounds: communication rounds R to simulate.
       log_every: rows are logged at rounds M, 2M, ..., R (M must divide R).
-      weight: staleness weight ``omega`` (default constant).
+      weight: staleness weight ``omega`` (default: the policy's, else
+        constant).
       normalization: ``"count"`` or ``"weight-sum"``.
       optimizer: optax transformation applied to the aggregate before the
         step ``w -= lr * T(aggregate)``; it must not contain the learning rate
         (e.g. ``optax.scale_by_adam()``). ``None`` is plain SGD.
       k_max: static number of arrivals a round can hold (default: the policy's
-        K); values of K swept with ``grid=`` or ``params`` must not exceed it.
+        K, or N under a K rule); values of K swept with ``grid=`` or ``params``
+        must not exceed it, and a K rule's values are clipped to it.
     """
 
     num_workers: int
@@ -165,7 +179,7 @@ class Simulator:
     lr: float = 0.1
     rounds: int = 1000
     log_every: int = 10
-    weight: staleness_lib.Weight = staleness_lib.Constant()
+    weight: staleness_lib.Weight | None = None
     normalization: str = "count"
     optimizer: optax.GradientTransformation | None = None
     k_max: int | None = None
@@ -180,6 +194,7 @@ class Simulator:
         object.__setattr__(
             self, "objective", objectives_lib.as_objective(self.objective)
         )
+        self.objective.check_workers(n)
         check_real("lr", self.lr, 0.0, strict_low=True)
         check_int("rounds", self.rounds)
         check_int("log_every", self.log_every)
@@ -187,8 +202,19 @@ class Simulator:
             raise ValueError(
                 f"log_every={self.log_every} must divide rounds={self.rounds}"
             )
-        if not isinstance(self.weight, staleness_lib.Weight):
+        if self.weight is not None and not isinstance(
+            self.weight, staleness_lib.Weight
+        ):
             raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
+        if self.policy.weight is not None:
+            if self.weight is not None and self.weight != self.policy.weight:
+                raise ValueError(
+                    f"weight={self.weight!r} conflicts with policy "
+                    f"{self.policy.name!r}, whose weight is {self.policy.weight!r}"
+                )
+            object.__setattr__(self, "weight", self.policy.weight)
+        elif self.weight is None:
+            object.__setattr__(self, "weight", staleness_lib.Constant())
         staleness_lib.check_normalization(self.normalization)
         if self.optimizer is not None and not isinstance(
             self.optimizer, optax.GradientTransformation
@@ -216,6 +242,7 @@ class Simulator:
             k=jnp.int32(self.policy.resolve_k(self.num_workers)),
             tau=jnp.int32(self.policy.resolve_tau()),
             lr=jnp.asarray(float(self.lr)),
+            policy=self.policy.numbers(self.lr),
             delay=self.delay.params,
             weight=self.weight.params,
             data=self.objective.data,
@@ -237,13 +264,22 @@ class Simulator:
         key = jax.random.fold_in(keys.delay, r + 1)
         if not (isinstance(slot, int) and slot == 0):
             key = jax.random.fold_in(key, slot)
-        return self.delay.sample(key, params.delay, speed)
+        policy = self.policy
+        return self.delay.sample(
+            key, params.delay, speed, policy.local_steps, policy.local_duration
+        )
 
     def _sample(self, keys: RunKeys, r, slot, worker, data):
-        """The objective sample (minibatch) of job ``(r, slot, worker)``."""
+        """The samples of job ``(r, slot, worker)``: one minibatch, or with U
+        local steps U stacked ones (step ``j`` from ``fold_in(key, j)``)."""
         key = jax.random.fold_in(keys.batch, r + 1)
         key = jax.random.fold_in(key, slot * self.num_workers + worker)
-        return self.objective.sample(key, data)
+        steps = self.policy.local_steps
+        if steps == 1:
+            return self.objective.sample(key, data, worker)
+        return jax.vmap(
+            lambda j: self.objective.sample(jax.random.fold_in(key, j), data, worker)
+        )(jnp.arange(steps))
 
     def job_draws(
         self, seed: int, seed_index: int = 0, params: SimParams | None = None
@@ -254,6 +290,7 @@ class Simulator:
         job that ``worker`` starts at the end of round ``r`` (``slot = 0``; ``r =
         -1`` for the initial jobs at time 0) or as the ``slot``-th mid-round
         restart of round ``r`` (batch policies), exactly as :meth:`run` draws it.
+        With U local steps ``sample`` stacks the U steps' samples.
         """
         params = self.params if params is None else params
         keys = self.seed_keys(jax.random.key(seed), seed_index)
@@ -268,24 +305,60 @@ class Simulator:
 
         return draw
 
-    def _gradients(self, keys, params, state, workers, r, slot):
-        """Updates of the jobs of ``workers``, computed from the model each read.
+    def _update(self, params, model, samples):
+        """A job's update from the model it read, and its first sample's loss.
 
-        A job's update depends only on the model it read and its sample, so it
-        is computed when it arrives (never for cancelled jobs).
+        With U local steps ``v_{j+1} = v_j - local_lr g(v_j)`` and the update
+        is ``sum_j g(v_j)``. The loss is computed only if a rule reads it.
+        """
+        data, objective = params.data, self.objective
+        if self.policy.local_steps == 1:
+            update, first = objective.gradient(data, model, samples), samples
+        else:
+            local_lr = params.policy["local_lr"]
+
+            def local(carry, batch):
+                v, total = carry
+                g = objective.gradient(data, v, batch)
+                v = jax.tree.map(lambda p, d: p - local_lr * d, v, g)
+                return (v, jax.tree.map(jnp.add, total, g)), None
+
+            zero = jax.tree.map(jnp.zeros_like, model)
+            (_, update), _ = jax.lax.scan(local, (model, zero), samples)
+            first = jax.tree.map(lambda x: x[0], samples)
+        if self._observes_minibatch:
+            loss = objective.batch_loss(data, model, first)
+        else:
+            loss = jnp.zeros(())
+        return update, loss
+
+    def _updates(self, keys, params, models, workers, r, slot):
+        """Updates (and losses) of the jobs of ``workers``, from the models read.
+
+        A job's update depends only on the model it read and its samples, so
+        it is computed when it arrives (never for cancelled jobs).
         """
 
         def one(worker, r, slot):
-            batch = self._sample(keys, r, slot, worker, params.data)
-            model = jax.tree.map(lambda m: m[worker], state.models)
-            return self.objective.gradient(params.data, model, batch)
+            samples = self._sample(keys, r, slot, worker, params.data)
+            model = jax.tree.map(lambda m: m[worker], models)
+            return self._update(params, model, samples)
 
         return jax.vmap(one)(workers, r, slot)
 
     @property
+    def _observes_minibatch(self) -> bool:
+        return self.policy.needs_loss and self.policy.loss_estimate == "minibatch"
+
+    @property
     def capacity(self) -> int:
-        """Static number of arrivals a round computes: ``k_max`` (default K)."""
-        return self.k_max or self.policy.resolve_k(self.num_workers)
+        """Static number of arrivals a round computes: ``k_max`` (default K,
+        or N under a K rule)."""
+        if self.k_max:
+            return self.k_max
+        if self.policy.k_rule is not None:
+            return self.num_workers
+        return self.policy.resolve_k(self.num_workers)
 
     # -------------------------------------------------------------- init, step
     def init(self, keys: RunKeys, params: SimParams) -> SimState:
@@ -296,6 +369,13 @@ class Simulator:
         remaining = self._durations(keys, -1, 0, params, speed)
         opt_state = self.optimizer.init(w) if self.optimizer is not None else ()
         zero = jnp.zeros((), remaining.dtype)
+        view = rules_lib.ServerView.initial(n, params.k, params.tau)
+        loss = jnp.full((), jnp.nan, remaining.dtype)
+        if self.policy.needs_loss and self.policy.loss_estimate == "exact":
+            loss = self.objective.loss(params.data, w).astype(remaining.dtype)
+        tau = params.tau
+        if self.policy.tau_rule is not None:
+            tau = self._clip_tau(self.policy.tau_rule(view, params.policy["tau_rule"]))
         return SimState(
             w=w,
             opt_state=opt_state,
@@ -308,7 +388,12 @@ class Simulator:
             models=jax.tree.map(lambda p: jnp.broadcast_to(p, (n,) + p.shape), w),
             speed=speed,
             k=jnp.asarray(params.k, jnp.int32),
-            tau=jnp.asarray(params.tau, jnp.int32),
+            tau=jnp.asarray(tau, jnp.int32),
+            loss=loss,
+            loss0=loss,
+            pushes=jnp.zeros((n,), jnp.int32),
+            job_time=jnp.full((n,), jnp.nan, remaining.dtype),
+            age=jnp.zeros((n,), remaining.dtype),
             diverged_round=jnp.int32(-1),
         )
 
@@ -316,6 +401,10 @@ class Simulator:
     def _job_round(base, slot):
         """Round in which a job started: slot 0 at the end of round base - 1."""
         return jnp.where(slot == 0, base - 1, base)
+
+    @staticmethod
+    def _clip_tau(tau):
+        return jnp.clip(tau, 0, policies_lib.UNBOUNDED).astype(jnp.int32)
 
     def _kth_round(self, keys, state, params):
         """Non-batch policies: the round ends at the K-th finish."""
@@ -326,10 +415,10 @@ class Simulator:
         active = jnp.arange(cap) < state.k
         staleness = jnp.where(active, t - state.base[first], 0)
         omega = jnp.where(active, self.weight(staleness, params.weight), 0.0)
-        grads = self._gradients(
+        updates, losses = self._updates(
             keys,
             params,
-            state,
+            state.models,
             first,
             self._job_round(state.base, state.slot)[first],
             state.slot[first],
@@ -343,9 +432,13 @@ class Simulator:
                 ),
                 axis=0,
             ),
-            grads,
+            updates,
         )
+        # Finishers wait for the round's end; blocked workers (SSP, no job:
+        # remaining = inf) idle through the whole round.
+        blocked = jnp.isinf(state.remaining)
         idle = jnp.sum(jnp.where(arrived, duration - state.remaining, 0.0))
+        idle = idle + duration * jnp.sum(blocked)
         return dict(
             duration=duration,
             remaining=state.remaining - duration,
@@ -355,44 +448,59 @@ class Simulator:
             weighted=weighted,
             count=state.k,
             weight_sum=jnp.sum(omega),
+            loss_sum=jnp.sum(jnp.where(active, losses, 0.0)),
             staleness_sum=jnp.sum(staleness),
             staleness_max=jnp.max(staleness),
             arrivals=arrived.astype(jnp.int32),
             arrival_staleness=jnp.where(active, staleness, -1),
             finished=arrived,
+            job_time=jnp.where(arrived, state.age + state.remaining, state.job_time),
+            age=state.age + duration,
             started=jnp.int32(0),
             downloads=jnp.int32(0),
+            discarded=jnp.int32(0),
+            uploads=state.k,
             idle=idle,
         )
 
     def _batch_round(self, keys, state, params):
-        """Batch policies: K arrivals, each finisher restarting at once on w_t.
+        """Batch policies: K accepted arrivals, each finisher restarting at once
+        on w_t (the K-th at the round end on w_{t+1}).
 
-        An event loop over at most ``capacity`` arrivals, masked after the K-th.
+        An event loop over at most ``capacity`` arrivals (plus N - 1 with a
+        discard rule: each worker is discarded at most once a round, for its
+        restart is fresh), masked after the K-th accepted one. Event ``j``'s
+        restart draws from slot ``j + 1``.
         """
         t, k, n = state.version, state.k, self.num_workers
+        discard = self.policy.discard is not None
+        threshold = params.policy["discard"] if discard else policies_lib.UNBOUNDED
 
         def event(j, c):
-            active = j < k
-            mid = j < k - 1  # this arrival restarts at once on w_t
+            active = c["count"] < k
             i = jnp.argmin(c["remaining"])  # first index among ties
             dt = jnp.where(active, c["remaining"][i], 0.0)
+            now = c["duration"] + dt
             s = t - c["base"][i]
-            omega = jnp.where(active, self.weight(s, params.weight), 0.0)
-            job = state._replace(models=c["models"])
-            grad = jax.tree.map(
+            accept = active & (s < threshold)
+            last = accept & (c["count"] == k - 1)  # the round's K-th accepted
+            mid = active & ~last  # this worker restarts at once on w_t
+            omega = jnp.where(accept, self.weight(s, params.weight), 0.0)
+            update, loss = jax.tree.map(
                 lambda g: g[0],
-                self._gradients(
+                self._updates(
                     keys,
                     params,
-                    job,
+                    c["models"],
                     i[None],
                     self._job_round(c["base"][i], c["slot"][i])[None],
                     c["slot"][i][None],
                 ),
             )
             weighted = jax.tree.map(
-                lambda a, g: a + jnp.where(active, omega * g, 0.0), c["weighted"], grad
+                lambda a, g: a + jnp.where(accept, omega * g, 0.0),
+                c["weighted"],
+                update,
             )
             duration = self._durations(keys, t, j + 1, params, state.speed[i])
             remaining = c["remaining"] - dt
@@ -404,20 +512,27 @@ class Simulator:
                 remaining=remaining,
                 base=c["base"].at[i].set(jnp.where(mid, t, c["base"][i])),
                 slot=c["slot"].at[i].set(jnp.where(mid, j + 1, c["slot"][i])),
+                start=c["start"].at[i].set(jnp.where(mid, now, c["start"][i])),
                 models=models,
                 weighted=weighted,
-                count=c["count"] + active,
+                count=c["count"] + accept,
                 weight_sum=c["weight_sum"] + omega,
-                staleness_sum=c["staleness_sum"] + jnp.where(active, s, 0),
-                staleness_max=jnp.maximum(c["staleness_max"], jnp.where(active, s, 0)),
-                arrivals=c["arrivals"].at[i].add(active.astype(jnp.int32)),
+                loss_sum=c["loss_sum"] + jnp.where(accept, loss, 0.0),
+                staleness_sum=c["staleness_sum"] + jnp.where(accept, s, 0),
+                staleness_max=jnp.maximum(c["staleness_max"], jnp.where(accept, s, 0)),
+                arrivals=c["arrivals"].at[i].add(accept.astype(jnp.int32)),
                 arrival_staleness=c["arrival_staleness"]
-                .at[j]
-                .set(jnp.where(active, s, -1)),
-                finished=jnp.where(active & ~mid, jnp.arange(n) == i, c["finished"]),
+                .at[jnp.where(accept, c["count"], self.capacity)]
+                .set(s, mode="drop"),
+                finished=jnp.where(last, jnp.arange(n) == i, c["finished"]),
+                job_time=c["job_time"]
+                .at[i]
+                .set(jnp.where(active, now - c["start"][i], c["job_time"][i])),
                 started=c["started"] + mid,
                 downloads=c["downloads"] + (mid & (c["base"][i] != t)),
-                duration=c["duration"] + dt,
+                discarded=c["discarded"] + (active & ~accept),
+                uploads=c["uploads"] + active,
+                duration=now,
             )
 
         dtype = state.remaining.dtype
@@ -425,27 +540,49 @@ class Simulator:
             remaining=state.remaining,
             base=state.base,
             slot=state.slot,
+            start=-state.age,  # each job's start, relative to the round's start
             models=state.models,
             weighted=jax.tree.map(jnp.zeros_like, state.w),
             count=jnp.int32(0),
             weight_sum=jnp.zeros((), dtype),
+            loss_sum=jnp.zeros((), dtype),
             staleness_sum=jnp.int32(0),
             staleness_max=jnp.int32(0),
             arrivals=jnp.zeros((n,), jnp.int32),
             arrival_staleness=jnp.full((self.capacity,), -1, jnp.int32),
             finished=jnp.zeros((n,), bool),
+            job_time=state.job_time,
             started=jnp.int32(0),
             downloads=jnp.int32(0),
+            discarded=jnp.int32(0),
+            uploads=jnp.int32(0),
             duration=jnp.zeros((), dtype),
         )
-        out = jax.lax.fori_loop(0, self.capacity, event, init)
+        events = self.capacity + (n - 1 if discard else 0)
+        out = jax.lax.fori_loop(0, events, event, init)
+        out["age"] = out["duration"] - out.pop("start")
         out["idle"] = jnp.zeros((), dtype)
         return out
 
+    def _server_loss(self, state, params, r, w):
+        """The loss estimate and its first value after this round."""
+        policy = self.policy
+        if not policy.needs_loss:
+            return state.loss, state.loss0
+        if policy.loss_estimate == "exact":  # oracle mode: the true objective
+            return self.objective.loss(params.data, w).astype(state.loss.dtype), (
+                state.loss0
+            )
+        mean = r["loss_sum"] / jnp.maximum(r["count"], 1)
+        beta = params.policy["loss_decay"]
+        first = state.version == 0
+        loss = jnp.where(first, mean, (1 - beta) * state.loss + beta * mean)
+        return loss, jnp.where(first, mean, state.loss0)
+
     def step(self, keys: RunKeys, state: SimState, params: SimParams):
-        """One communication round: arrivals, aggregation, restarts."""
-        t, n = state.version, self.num_workers
-        if self.policy.batch:
+        """One communication round: arrivals, aggregation, rules, restarts."""
+        t, n, policy = state.version, self.num_workers, self.policy
+        if policy.batch:
             r = self._batch_round(keys, state, params)
         else:
             r = self._kth_round(keys, state, params)
@@ -473,17 +610,47 @@ class Simulator:
         clock = state.clock + y
         clock_error = (clock - state.clock) - y
 
-        # K and tau of the next round (constant here; rules may change them).
-        k_next, tau_next = state.k, state.tau
-
-        # Restarts on w_{t+1}: the policy's, plus over-stale jobs.
+        # What the server knows now, and K and tau of the next round.
         finished = r["finished"]
-        if self.policy.synchronous:
+        running = ~finished & jnp.isfinite(r["remaining"])
+        pushes = state.pushes + r["arrivals"]
+        loss, loss0 = self._server_loss(state, params, r, w)
+        view = rules_lib.ServerView(
+            round=t + 1,
+            clock=clock - clock_error,
+            last_clock=state.clock - state.clock_error,
+            k=state.k,
+            tau=state.tau,
+            k0=params.k,
+            tau0=params.tau,
+            loss=loss,
+            loss0=loss0,
+            pushes=pushes,
+            job_time=r["job_time"],
+            age=jnp.where(running, r["age"], 0.0),
+            staleness=jnp.where(running, t + 1 - r["base"], 0),
+        )
+        k_next, tau_next = state.k, state.tau
+        if policy.k_rule is not None:
+            k_next = policy.k_rule(view, params.policy["k_rule"])
+            k_next = jnp.clip(k_next, 1, self.capacity).astype(jnp.int32)
+        if policy.tau_rule is not None:
+            view = view._replace(k=k_next)
+            tau_next = self._clip_tau(policy.tau_rule(view, params.policy["tau_rule"]))
+
+        # Restarts on w_{t+1}: the policy's, plus over-stale jobs; SSP blocks
+        # workers too far ahead of the slowest.
+        blocked = jnp.zeros((n,), bool)
+        if policy.synchronous:
             restart = jnp.ones((n,), bool)
             cancelled = ~finished
         else:
-            over_stale = ~finished & ((t + 1) - r["base"] > tau_next)
-            restart = finished | over_stale
+            over_stale = running & ((t + 1) - r["base"] > tau_next)
+            free = ~running  # finished, or blocked before
+            if policy.ssp is not None:
+                ahead = pushes - jnp.min(pushes) > params.policy["ssp"]
+                blocked = free & ahead
+            restart = (free & ~blocked) | over_stale
             cancelled = over_stale
         duration = self._durations(keys, t, 0, params, state.speed)
         models = jax.tree.map(
@@ -492,6 +659,7 @@ class Simulator:
             w,
         )
         restarts = jnp.sum(restart).astype(jnp.int32)
+        remaining = jnp.where(blocked, jnp.inf, r["remaining"])
 
         new_state = SimState(
             w=w,
@@ -499,13 +667,18 @@ class Simulator:
             version=t + 1,
             clock=clock,
             clock_error=clock_error,
-            remaining=jnp.where(restart, duration, r["remaining"]),
+            remaining=jnp.where(restart, duration, remaining),
             base=jnp.where(restart, t + 1, r["base"]),
             slot=jnp.where(restart, 0, r["slot"]),
             models=models,
             speed=state.speed,
             k=k_next,
             tau=tau_next,
+            loss=loss,
+            loss0=loss0,
+            pushes=pushes,
+            job_time=r["job_time"],
+            age=jnp.where(running & ~restart, r["age"], 0.0),
             diverged_round=diverged_round,
         )
         info = RoundInfo(
@@ -516,14 +689,17 @@ class Simulator:
             staleness_sum=r["staleness_sum"],
             staleness_max=r["staleness_max"],
             started=r["started"] + restarts,
-            wasted=jnp.sum(cancelled).astype(jnp.int32),
-            uploads=r["count"],
+            wasted=jnp.sum(cancelled).astype(jnp.int32) + r["discarded"],
+            discarded=r["discarded"],
+            uploads=r["uploads"],
             downloads=r["downloads"] + restarts,
             idle=r["idle"],
             arrivals=r["arrivals"],
             arrival_staleness=r["arrival_staleness"],
             restarted=restart,
             cancelled=cancelled,
+            blocked=blocked,
+            loss_estimate=loss,
         )
         return new_state, info
 
@@ -560,7 +736,9 @@ class Simulator:
                 downloads=infos.downloads.sum(),
                 started=infos.started.sum(),
                 wasted=infos.wasted.sum(),
+                discarded=infos.discarded.sum(),
                 idle=infos.idle.sum(),
+                loss_estimate=infos.loss_estimate[-1],
             )
             extra = (infos, state.w) if history else None
             return state, (row, extra)
@@ -741,13 +919,29 @@ class Simulator:
                 f"tau is a staleness bound; policy {self.policy.name!r} "
                 "is synchronous: leave tau unset"
             )
-        if self.policy.name in ("sync", "async"):
-            fixed = n if self.policy.name == "sync" else 1
+        if self.policy.base in ("sync", "async"):
+            fixed = n if self.policy.base == "sync" else 1
             if np.any(k != fixed):
                 raise ValueError(f"policy {self.policy.name!r} fixes k={fixed}")
-        lr = np.asarray(params.lr)
-        if not np.all(np.isfinite(lr)) or np.any(lr <= 0):
-            raise ValueError(f"lr={lr.tolist()} must be in (0, inf)")
+        _check_positive("lr", params.lr)
+        numbers = params.policy
+        for which, low, high in (
+            ("k_rule", 1, self.capacity),
+            ("tau_rule", 0, policies_lib.UNBOUNDED),
+        ):
+            rule = getattr(self.policy, which)
+            if rule is not None:
+                rule.check(numbers[which], low, high)
+        if "local_lr" in numbers:
+            _check_positive("local_lr", numbers["local_lr"])
+        if "loss_decay" in numbers:
+            beta = np.asarray(numbers["loss_decay"])
+            if not np.all((beta > 0) & (beta <= 1)):
+                raise ValueError(f"loss_decay={beta.tolist()} must be in (0, 1]")
+        for name, low in (("ssp", 0), ("discard", 1)):
+            if name in numbers and np.any(np.asarray(numbers[name]) < low):
+                value = np.asarray(numbers[name]).tolist()
+                raise ValueError(f"{name}={value} must be integers >= {low}")
 
     def _grid_params(self, params: SimParams, grid: dict[str, Any]):
         """Cartesian product of the grid values as params with a leading axis."""
@@ -773,7 +967,7 @@ class Simulator:
             if not isinstance(node, dict) or leaf not in node:
                 raise ValueError(
                     f"grid name {name!r} is not a parameter; known: "
-                    "k, tau, lr, delay.*, weight.*"
+                    "k, tau, lr, policy.*, delay.*, weight.*"
                 )
             old = node[leaf]
             if isinstance(old, dict):
@@ -822,6 +1016,12 @@ class Simulator:
         )
         weight = pick(gridded.weight, axes.weight)
         type(self.weight)(**{k: float(v) for k, v in weight.items()})
+
+
+def _check_positive(name: str, value) -> None:
+    value = np.asarray(value)
+    if not np.all(np.isfinite(value)) or np.any(value <= 0):
+        raise ValueError(f"{name}={value.tolist()} must be in (0, inf)")
 
 
 def _grid_column(name: str, values) -> np.ndarray:

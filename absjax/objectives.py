@@ -5,8 +5,12 @@ An objective owns its data (a pytree of arrays, generated once from
 pure functions the engine calls:
 
 - ``init(data) -> w``: the initial model ``w_0`` (a pytree);
-- ``sample(key, data) -> batch``: the randomness of one job (a minibatch);
+- ``sample(key, data, worker) -> batch``: the randomness of one job (a
+  minibatch) of worker ``worker`` (``()`` int32; objectives with per-worker data
+  shards sample from that worker's shard, the others ignore it);
 - ``gradient(data, w, batch) -> g``: the stochastic gradient of one job;
+- ``batch_loss(data, w, batch) -> ()``: the loss of that minibatch at ``w``,
+  what a worker computes alongside its gradient and the server may observe;
 - ``loss(data, w)`` and ``metric(data, w)``: the logged training loss (exact
   over the whole training set or in closed form) and a test metric (``nan``
   where the objective has none).
@@ -14,7 +18,7 @@ pure functions the engine calls:
 >>> import jax
 >>> obj = quadratic(dim=4, noise=0.0)
 >>> w = obj.init(obj.data)
->>> g = obj.gradient(obj.data, w, obj.sample(jax.random.key(0), obj.data))
+>>> g = obj.gradient(obj.data, w, obj.sample(jax.random.key(0), obj.data, 0))
 >>> bool(jax.numpy.allclose(g, obj.data["h"] * w))
 True
 """
@@ -59,11 +63,17 @@ class Objective:
     def init(self, data: Data) -> Any:
         raise NotImplementedError
 
-    def sample(self, key: jax.Array, data: Data) -> Any:
+    def sample(self, key: jax.Array, data: Data, worker: jax.Array) -> Any:
         raise NotImplementedError
 
     def gradient(self, data: Data, w: Any, batch: Any) -> Any:
         raise NotImplementedError
+
+    def batch_loss(self, data: Data, w: Any, batch: Any) -> jax.Array:
+        raise NotImplementedError
+
+    def check_workers(self, num_workers: int) -> None:
+        """Raises ``ValueError`` if the data cannot serve ``num_workers``."""
 
     def loss(self, data: Data, w: Any) -> jax.Array:
         raise NotImplementedError
@@ -117,11 +127,15 @@ class Quadratic(Objective):
     def init(self, data):
         return jnp.full_like(data["h"], self.init_scale)
 
-    def sample(self, key, data):
+    def sample(self, key, data, worker=0):
         return jax.random.normal(key, data["h"].shape, data["h"].dtype)
 
     def gradient(self, data, w, batch):
         return data["h"] * w + data["noise"] * batch
+
+    def batch_loss(self, data, w, batch):
+        # The loss whose gradient is the job's: unbiased for F(w).
+        return self.loss(data, w) + data["noise"] * jnp.sum(batch * w)
 
     def loss(self, data, w):
         return 0.5 * jnp.sum(data["h"] * w**2)
@@ -197,12 +211,15 @@ class LinearRegression(Objective):
     def init(self, data):
         return jnp.zeros(data["x"].shape[1], data["x"].dtype)
 
-    def sample(self, key, data):
+    def sample(self, key, data, worker=0):
         return uniform_indices(key, (self.batch,), data["x"].shape[0])
 
     def gradient(self, data, w, batch):
         x, y = data["x"][batch], data["y"][batch]
         return x.T @ (x @ w - y) / self.batch
+
+    def batch_loss(self, data, w, batch):
+        return 0.5 * jnp.mean((data["x"][batch] @ w - data["y"][batch]) ** 2)
 
     def loss(self, data, w):
         d = w - data["w_star"]
@@ -264,7 +281,7 @@ class SoftmaxRegression(Objective):
             "bias": jnp.zeros((self.classes,)),
         }
 
-    def sample(self, key, data):
+    def sample(self, key, data, worker=0):
         return uniform_indices(key, (self.batch,), data["x"].shape[0])
 
     def _cross_entropy(self, w, x, y):
@@ -274,6 +291,9 @@ class SoftmaxRegression(Objective):
 
     def gradient(self, data, w, batch):
         return jax.grad(self._cross_entropy)(w, data["x"][batch], data["y"][batch])
+
+    def batch_loss(self, data, w, batch):
+        return self._cross_entropy(w, data["x"][batch], data["y"][batch])
 
     def loss(self, data, w):
         return self._cross_entropy(w, data["x"], data["y"])

@@ -34,7 +34,9 @@ METRICS = (
     "jobs_started",
     "jobs_aggregated",
     "jobs_wasted",
+    "jobs_discarded",
     "idle_time",
+    "loss_estimate",
 )
 
 
@@ -99,7 +101,9 @@ class Result:
             "jobs_started": started,
             "jobs_aggregated": aggregated,
             "jobs_wasted": rows.wasted.astype(np.int64),
+            "jobs_discarded": rows.discarded.astype(np.int64),
             "idle_time": rows.idle.astype(np.float64),
+            "loss_estimate": rows.loss_estimate.astype(np.float64),
         }
         if metric_name:
             metrics[metric_name] = rows.metric.astype(np.float64)

@@ -10,21 +10,33 @@ Job identification (the contract the engine's draws must follow):
 * At time 0 every worker starts a job on ``w_0`` with ``duration(-1, 0, i)`` and
   ``batch(-1, 0, i)``.
 * Round ``r`` is the aggregation that produces version ``r + 1``. Every job
-  started at the END of round ``r`` (on ``w_{r+1}``, whatever the reason) uses
-  ``duration(r, 0, i)`` / ``batch(r, 0, i)``.
-* Under the batch policies the ``j``-th arrival of round ``r`` (``j = 1..K-1``,
-  i.e. every arrival that does not complete the round) restarts the arriving
-  worker ``i`` at once on ``w_r`` with ``duration(r, j, i)`` / ``batch(r, j, i)``.
+  started at the END of round ``r`` (on ``w_{r+1}``, whatever the reason:
+  arrival, over-stale restart, SSP unblocking) uses ``duration(r, 0, i)`` /
+  ``batch(r, 0, i)``, in worker order.
+* Under the batch policies the arrivals of round ``r`` are numbered
+  ``j = 0, 1, 2, ...`` in event order, counting every arrival (also the ones
+  discarded under ``discard``). An arrival that does not complete the round
+  restarts the arriving worker ``i`` at once on ``w_r`` with
+  ``duration(r, j + 1, i)`` / ``batch(r, j + 1, i)``. Without discards the
+  slots are ``1..K-1``.
+* With ``local_steps = U > 1`` ``batch`` returns a sequence of ``U`` samples,
+  in step order; ``duration`` is the job's total duration.
 
 References: Dutta, Joshi, Ghosh, Dube, Nagpurkar, "Slow and Stale Gradients Can
 Win the Race", AISTATS 2018 (arXiv 1803.01113) for K-sync / K-batch-sync /
-K-async / K-batch-async; Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness ...",
-arXiv 2301.08895 for the bounded-staleness restart rule.
+K-async / K-batch-async, and its journal version (arXiv 2003.10579) for
+AdaSync; Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness ...", arXiv
+2301.08895 for the bounded-staleness restart rule and the adaptive ``K^t`` /
+``tau_max^t``; Zhang, Gupta, Lian, Liu, IJCAI 2016 (arXiv 1511.05950) for
+SA-AdaSync's staleness-aware weight; Ho et al., NIPS 2013 for SSP; Tyurin and
+Richtarik, NeurIPS 2023 (arXiv 2305.12387) for Rennala SGD; Maranjyan, Tyurin,
+Richtarik, ICML 2025 (arXiv 2501.16168) for Ringmaster ASGD.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,13 +64,24 @@ class RoundRecord:
         cancelled: Workers whose in-progress job is abandoned at the end of the
             round (wasted work).
         mid_restarts: Jobs started during the round, before its end (batch
-            policies only).
-        uploads: Updates pushed this round (``len(arrivals)``).
+            policies only; a restart after a discarded arrival counts).
+        uploads: Updates pushed this round, aggregated or discarded
+            (``len(arrivals) + discarded``).
         downloads: Job starts in this round (mid-round and at its end) on a
             model version different from the version the worker last pulled.
         idle: Total worker idle time inside the round: a worker that finished
-            and waits, not computing, until the round's end.
+            and waits, not computing, until the round's end, plus, under SSP,
+            every worker blocked at the round's start times the round's length.
         w: Model after the round, float64 1-D.
+        k: ``K^t``, the ``K`` in force in this round.
+        tau: ``tau_max^t``, the staleness bound in force in this round (the one
+            the restart rule applied at the end of the previous round), or
+            ``None`` when unbounded (always ``None`` for the sync family).
+        discarded: Arrivals of this round that were discarded, not aggregated
+            (``discard`` threshold under ``k_batch_async``).
+        blocked: Workers blocked by SSP after the round: they hold no job.
+        loss_estimate: The loss estimate ``L`` after the round (``nan`` when
+            no ``batch_loss`` / ``exact_loss`` for the chosen mode is given).
     """
 
     wall_clock: float
@@ -71,6 +94,11 @@ class RoundRecord:
     downloads: int
     idle: float
     w: np.ndarray = field(repr=False)
+    k: int = 0
+    tau: int | None = None
+    discarded: int = 0
+    blocked: set[int] = field(default_factory=set)
+    loss_estimate: float = float("nan")
 
 
 @dataclass
@@ -81,14 +109,53 @@ class _Job:
         start: Absolute start time.
         finish: Absolute finish time, ``start + duration``.
         base: Model version ``b`` the worker read when the job started.
-        update: The update ``grad(w_b, sample)``, computed at job start (spec
-            section 1: its content depends only on ``w_b`` and the sample).
+        update: The update, computed at job start (spec section 1: its content
+            depends only on ``w_b`` and the sample): ``grad(w_b, sample)``, or
+            with ``U`` local steps the sum of the ``U`` local gradients.
+        loss: ``batch_loss(w_b, xi_0)`` (``nan`` when not computed).
     """
 
     start: float
     finish: float
     base: int
     update: np.ndarray
+    loss: float = float("nan")
+
+
+def _check_rules(k_rule, tau_rule, n: int, loss_estimate: str, beta: float):
+    """Validates the adaptive-K / adaptive-tau rules; returns them unpacked."""
+    adasync = None
+    if k_rule is not None:
+        if not (isinstance(k_rule, tuple | list) and len(k_rule) == 3):
+            raise ValueError(f"k_rule must be None or ('adasync', k0, t0): {k_rule!r}")
+        name, k0, t0 = k_rule
+        if name != "adasync":
+            raise ValueError(f"unknown k_rule {name!r}")
+        if int(k0) != k0 or not 1 <= k0 <= n:
+            raise ValueError(f"adasync k0 must be an integer in [1, N={n}], got {k0}")
+        if not t0 > 0:
+            raise ValueError(f"adasync t0 must be > 0, got {t0}")
+        adasync = (int(k0), float(t0))
+    kappa = None
+    if tau_rule is not None:
+        if not (isinstance(tau_rule, tuple | list) and len(tau_rule) == 2):
+            raise ValueError(f"tau_rule must be None or ('kappa', kappa): {tau_rule!r}")
+        name, kappa = tau_rule
+        if name != "kappa":
+            raise ValueError(f"unknown tau_rule {name!r}")
+        if not kappa >= 0:
+            raise ValueError(f"kappa must be >= 0, got {kappa}")
+        kappa = float(kappa)
+    if loss_estimate not in ("minibatch", "exact"):
+        raise ValueError(f"unknown loss_estimate {loss_estimate!r}")
+    if not 0.0 < beta <= 1.0:
+        raise ValueError(f"beta must be in (0, 1], got {beta}")
+    return adasync, kappa
+
+
+def _kappa_tau(kappa: float, n: int, k: int) -> int:
+    """``tau_max = ceil(kappa * (N - K) / K)``, in float64, in this order."""
+    return math.ceil(kappa * (n - k) / k)
 
 
 def simulate(
@@ -104,6 +171,17 @@ def simulate(
     lr: float,
     weight: Callable[[int], float],
     normalization: str,
+    *,
+    local_steps: int = 1,
+    local_lr: float | None = None,
+    k_rule: tuple | None = None,
+    tau_rule: tuple | None = None,
+    loss_estimate: str = "minibatch",
+    beta: float = 0.1,
+    batch_loss: Callable[[np.ndarray, Any], float] | None = None,
+    exact_loss: Callable[[np.ndarray], float] | None = None,
+    ssp: int | None = None,
+    discard: int | None = None,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -115,38 +193,89 @@ def simulate(
         num_workers: Number of workers ``N``.
         k: ``K``. For ``k_sync`` / ``k_async`` it counts distinct workers, so
             ``1 <= K <= N``; for the batch policies it counts arrivals and any
-            ``K >= 1`` is allowed.
+            ``K >= 1`` is allowed. Ignored under ``k_rule``.
         tau: Staleness bound for the async family (``None`` = unbounded). In
             the sync family every job is fresh, so any ``tau >= 0`` is a no-op
-            there and is ignored.
+            there and is ignored. Ignored under ``tau_rule``.
         rounds: Number of rounds to simulate.
         duration: ``duration(r, slot, worker)`` -> job duration (see module
             docstring for the indices).
-        batch: ``batch(r, slot, worker)`` -> opaque sample passed to ``grad``.
+        batch: ``batch(r, slot, worker)`` -> opaque sample passed to ``grad``
+            (a sequence of ``local_steps`` samples when ``local_steps > 1``).
         grad: ``grad(w_base, sample)`` -> update vector.
         w0: Initial model, converted to a float64 1-D array.
         lr: Server step size ``eta``.
-        weight: Staleness weight ``omega(s)`` (spec section 3).
+        weight: Staleness weight ``omega(s)`` (spec section 3). SA-AdaSync is
+            ``k_rule`` over ``k_async`` with ``omega(s) = 1 / max(1, s)`` and
+            ``"count"`` normalisation.
         normalization: ``"count"`` (``Z`` = number of updates) or
             ``"weight-sum"`` (``Z = sum omega(s_i)``).
+        local_steps: ``U >= 1`` local SGD steps per job (spec: "the difference
+            ``w_b - w_b^(U)`` after ``U`` local SGD steps"). With samples
+            ``xi_0..xi_{U-1}``: ``v_0 = w_b``, ``g_j = grad(v_j, xi_j)``,
+            ``v_{j+1} = v_j - local_lr * g_j``, and the update is
+            ``sum_j g_j`` (``U = 1``: the plain gradient).
+        local_lr: Local step size (``None``: ``lr``).
+        k_rule: ``None`` (fixed ``K``) or ``("adasync", k0, t0)``: "``K``
+            changed every ``T0`` of simulated wall-clock to
+            ``K = min(N, ceil(K0 * sqrt(F(w_0) / F(w_t))))``", non-decreasing
+            (spec section 2, AdaSync / ABS part 1). ``K^0 = k0``; after round
+            ``t`` ending at ``c_t`` (``c_{-1} = 0``), if
+            ``floor(c_t / t0) > floor(c_{t-1} / t0)``,
+            ``K^{t+1} = max(K^t, target)``, ``target = N`` if ``L_t <= 0``
+            else ``min(N, ceil(k0 * sqrt(max(L_0, 0) / L_t)))``.
+        tau_rule: ``None`` (fixed ``tau``) or ``("kappa", kappa)``:
+            ``tau_max^t = ceil(kappa * (N - K^t) / K^t)`` (spec section 2, ABS
+            part 2), evaluated after the ``K`` rule. Ignored by the sync
+            family.
+        loss_estimate: How ``L`` is estimated: ``"minibatch"`` (each
+            aggregated update carries ``batch_loss(w_b, xi_0)``; ``L = m_0``
+            after round 0, then ``L = (1 - beta) * L + beta * m_t``, ``m_t``
+            the mean over the round's aggregated updates) or ``"exact"``
+            (``L = exact_loss(w_{t+1})`` after round ``t``,
+            ``L_0 = exact_loss(w_0)``).
+        beta: Smoothing factor of the minibatch estimate, in ``(0, 1]``.
+        batch_loss: ``batch_loss(w_b, sample)`` -> float.
+        exact_loss: ``exact_loss(w)`` -> float.
+        ssp: Staleness threshold ``s >= 0`` of SSP (Ho et al. 2013), only with
+            ``policy="async"``: "a worker whose push count is more than ``s``
+            ahead of the slowest worker idles until it is not".
+        discard: Threshold ``R >= 1``, only with ``"k_batch_async"``: an
+            arrival with staleness ``>= R`` is discarded and its worker
+            restarts at once on ``w_t``. Rennala(B) is ``K = B``, ``R = 1``;
+            Ringmaster(R) is ``K = 1`` and threshold ``R``.
 
     Returns:
         One :class:`RoundRecord` per round, in order.
 
     Raises:
         ValueError: On an unknown policy or normalization, an invalid ``k``,
-            ``tau`` or ``num_workers``, a non 1-D ``w0``, or a zero ``Z``.
+            ``tau`` or ``num_workers``, a non 1-D ``w0``, a zero ``Z``, or an
+            invalid or inapplicable new option (see the checks below).
     """
     # ---- argument checks -------------------------------------------------
     n = int(num_workers)
     if n < 1:
         raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    alias = policy
+    if ssp is not None and alias != "async":
+        raise ValueError(f"ssp needs policy 'async', got {alias!r}")
+    if discard is not None and alias != "k_batch_async":
+        raise ValueError(f"discard needs policy 'k_batch_async', got {alias!r}")
+    if k_rule is not None and alias in ("sync", "async"):
+        raise ValueError(
+            f"k_rule needs a policy with an adjustable K (k_sync, k_batch_sync, "
+            f"k_async, k_batch_async), got {alias!r}"
+        )
     if policy == "sync":
         policy, k = "k_sync", n  # spec table: sync = all N finished
     elif policy == "async":
         policy, k = "k_async", 1  # spec table: async = k_async(1)
     if policy not in ("k_sync", "k_batch_sync", "k_async", "k_batch_async"):
         raise ValueError(f"unknown policy {policy!r}")
+    adasync, kappa = _check_rules(k_rule, tau_rule, n, loss_estimate, beta)
+    if adasync is not None:
+        k = adasync[0]  # K^0 = k0; the k argument is ignored
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -156,9 +285,36 @@ def simulate(
         raise ValueError(f"tau must be >= 0 or None, got {tau}")
     if normalization not in ("count", "weight-sum"):
         raise ValueError(f"unknown normalization {normalization!r}")
+    if int(local_steps) != local_steps or local_steps < 1:
+        raise ValueError(f"local_steps must be an integer >= 1, got {local_steps}")
+    n_local = int(local_steps)
+    if local_lr is None:
+        local_lr = lr
+    elif not local_lr > 0:
+        raise ValueError(f"local_lr must be > 0, got {local_lr}")
+    if ssp is not None and (int(ssp) != ssp or ssp < 0):
+        raise ValueError(f"ssp must be an integer >= 0, got {ssp}")
+    if discard is not None and (int(discard) != discard or discard < 1):
+        raise ValueError(f"discard must be an integer >= 1, got {discard}")
+    if adasync is not None and loss_estimate == "minibatch" and batch_loss is None:
+        raise ValueError("k_rule with loss_estimate='minibatch' needs batch_loss")
+    if adasync is not None and loss_estimate == "exact" and exact_loss is None:
+        raise ValueError("k_rule with loss_estimate='exact' needs exact_loss")
     is_async = policy in ("k_async", "k_batch_async")
     is_batch = policy in BATCH_POLICIES
-    bound = tau if is_async else None
+    if kappa is not None and is_async and k > n:
+        raise ValueError(f"tau_rule needs K <= N, got K={k}, N={n}")
+    # The loss estimate is tracked whenever the chosen mode's callable is given.
+    track_mb = loss_estimate == "minibatch" and batch_loss is not None
+    track_exact = loss_estimate == "exact" and exact_loss is not None
+
+    def tau_for(kk: int) -> int | None:
+        """The staleness bound with K = kk (None: unbounded, or sync family)."""
+        if not is_async:
+            return None  # sync family: every job is fresh, no bound
+        if kappa is not None:
+            return _kappa_tau(kappa, n, kk)
+        return tau
 
     w = np.array(w0, dtype=np.float64)
     if w.ndim != 1:
@@ -173,10 +329,30 @@ def simulate(
         """Starts worker i's job on w_version; returns True if it is a download."""
         dur = float(duration(r, slot, i))
         sample = batch(r, slot, i)
-        upd = np.asarray(grad(versions[version].copy(), sample), dtype=np.float64)
-        if upd.shape != w.shape:
-            raise ValueError(f"grad returned shape {upd.shape}, expected {w.shape}")
-        jobs[i] = _Job(start=now, finish=now + dur, base=version, update=upd)
+        if n_local == 1:
+            samples = [sample]
+        else:
+            samples = list(sample)
+            if len(samples) != n_local:
+                raise ValueError(
+                    f"batch({r}, {slot}, {i}) gave {len(samples)} samples, "
+                    f"local_steps={n_local}"
+                )
+        # Local SGD: v_0 = w_b, g_j = grad(v_j, xi_j), v_{j+1} = v_j - lr_l g_j;
+        # the update is sum_j g_j (U = 1: the plain gradient).
+        v = versions[version].copy()
+        upd = None
+        for step, xi in enumerate(samples):
+            g = np.asarray(grad(v.copy(), xi), dtype=np.float64)
+            if g.shape != w.shape:
+                raise ValueError(f"grad returned shape {g.shape}, expected {w.shape}")
+            upd = g if upd is None else upd + g
+            if step + 1 < n_local:
+                v = v - local_lr * g
+        loss = float("nan")
+        if track_mb:
+            loss = float(batch_loss(versions[version].copy(), samples[0]))
+        jobs[i] = _Job(start=now, finish=now + dur, base=version, update=upd, loss=loss)
         is_download = held.get(i) != version
         held[i] = version
         return is_download
@@ -192,39 +368,61 @@ def simulate(
         heapq.heapify(heap)
         return heap
 
+    # Adaptive state: K^t, tau^t, loss estimate L and L_0, SSP push counts.
+    k_now = k
+    tau_now = tau_for(k_now)
+    est = float("nan")
+    est0 = float(exact_loss(versions[0].copy())) if track_exact else float("nan")
+    pushes = [0] * n
+    blocked: set[int] = set()
+    prev_clock = 0.0  # c_{-1} = 0
+
     records: list[RoundRecord] = []
     heap = rebuild_heap()
     for t in range(rounds):
         arrivals: list[int] = []
         staleness: list[int] = []
         updates: list[np.ndarray] = []
+        losses: list[float] = []
         finish_times: list[float] = []
         mid_restarts = 0
         downloads = 0
+        discarded = 0
+        event = 0  # j: index of the arrival in the round, discarded included
         now = 0.0
+        blocked_at_start = set(blocked)
 
-        # ---- (a) when the round ends: collect K arrivals -----------------
-        while len(arrivals) < k:
+        # ---- (a) when the round ends: collect K^t accepted arrivals -------
+        while len(arrivals) < k_now:
             finish, i = heapq.heappop(heap)
             job = jobs.pop(i)
             assert job.finish == finish
             now = finish
-            arrivals.append(i)
-            staleness.append(t - job.base)  # s = t - b_i (spec section 1)
-            updates.append(job.update)
-            finish_times.append(finish)
-            if is_batch and len(arrivals) < k:
+            s = t - job.base  # s = t - b_i (spec section 1)
+            if discard is not None and s >= discard:
+                # Rennala / Ringmaster: "an arrival computed on an older model
+                # is discarded and that worker restarts on w_t".
+                discarded += 1
+                completes = False
+            else:
+                arrivals.append(i)
+                staleness.append(s)
+                updates.append(job.update)
+                losses.append(job.loss)
+                finish_times.append(finish)
+                completes = len(arrivals) == k_now
+            if is_batch and not completes:
                 # Batch policies: "a worker that finishes pushes and at once
                 # starts another job on the same w_t" (k_batch_sync) / "pulls
                 # the *current* model and restarts" (k_batch_async). The
                 # current model is w_t: round t has not aggregated yet.
-                slot = len(arrivals)  # j = 1..K-1
-                if start_job(i, now, t, t, slot):
+                if start_job(i, now, t, t, event + 1):
                     downloads += 1
                 mid_restarts += 1
                 heapq.heappush(heap, (jobs[i].finish, i))
             # k_sync / k_async: the finisher idles until the round ends (it
             # has no job until then, so it is not in the heap).
+            event += 1
 
         wall_clock = now
         if policy in ("k_sync", "k_async"):
@@ -233,6 +431,9 @@ def simulate(
             idle = float(sum(wall_clock - f for f in finish_times))
         else:
             idle = 0.0
+        if ssp is not None:
+            # SSP: a worker blocked at the round's start idles all round.
+            idle += len(blocked_at_start) * (wall_clock - prev_clock)
 
         # ---- aggregation: w_{t+1} = w_t - eta * sum omega(s_i) u_i / Z -----
         omegas = [float(weight(s)) for s in staleness]
@@ -249,6 +450,33 @@ def simulate(
         versions.append(w.copy())
         new_version = t + 1
 
+        # ---- loss estimate L after round t --------------------------------
+        if track_mb:
+            m_t = sum(losses) / len(losses)  # mean over aggregated updates
+            if t == 0:
+                est = est0 = m_t
+            else:
+                est = (1.0 - beta) * est + beta * m_t
+        elif track_exact:
+            est = float(exact_loss(w.copy()))
+
+        # ---- K^{t+1} (AdaSync rule), then tau^{t+1} -------------------------
+        k_round, tau_round = k_now, tau_now
+        if adasync is not None:
+            k0, t0 = adasync
+            if math.floor(wall_clock / t0) > math.floor(prev_clock / t0):
+                if est <= 0.0:
+                    target = n
+                else:
+                    x = k0 * math.sqrt(max(est0, 0.0) / est)
+                    if math.isnan(x):
+                        raise ValueError(f"round {t}: loss estimate is nan")
+                    # min(N, ceil(x)), safe for x = inf.
+                    target = n if x >= n else math.ceil(x)
+                k_now = max(k_now, target)
+        tau_now = tau_for(k_now)
+        prev_clock = wall_clock
+
         # ---- (b)-(d) who restarts on w_{t+1}, who keeps, who is cancelled --
         restarted: set[int] = set()
         cancelled: set[int] = set()
@@ -262,22 +490,34 @@ def simulate(
             restarted = set(arrivals)
         else:  # k_batch_async: only the K-th arriver restarts at the end
             restarted = {arrivals[-1]}
-        if bound is not None:
+        if tau_now is not None:
             # Bounded staleness: every worker whose current job would have
-            # staleness > tau in the next round, (t+1) - b > tau, abandons it
-            # and restarts on w_{t+1} (spec table row "bounded staleness").
+            # staleness > tau^{t+1} in the next round, (t+1) - b > tau^{t+1},
+            # abandons it and restarts on w_{t+1} (spec table row "bounded
+            # staleness"; ABS part 2).
             for i in sorted(jobs):
-                if new_version - jobs[i].base > bound:
+                if new_version - jobs[i].base > tau_now:
                     cancelled.add(i)
                     restarted.add(i)
         for i in cancelled:
             del jobs[i]
+        if ssp is not None:
+            # SSP: the arriver's push count grows; every worker without a job
+            # (to restart, or blocked earlier) starts only if its push count
+            # is at most s ahead of the slowest worker, else it stays blocked.
+            for i in arrivals:
+                pushes[i] += 1
+            slowest = min(pushes)
+            free = restarted | blocked
+            restarted = {i for i in free if pushes[i] - slowest <= ssp}
+            blocked = free - restarted
         # Every end-of-round start uses duration(t, 0, i), in worker order.
         for i in sorted(restarted):
             assert i not in jobs
             if start_job(i, wall_clock, new_version, t, 0):
                 downloads += 1
-        assert len(jobs) == n, "every worker must hold a job after a round"
+        assert len(jobs) + len(blocked) == n, "a worker is neither busy nor blocked"
+        assert jobs, "no worker holds a job"
         heap = rebuild_heap()
 
         records.append(
@@ -288,10 +528,15 @@ def simulate(
                 restarted=restarted,
                 cancelled=cancelled,
                 mid_restarts=mid_restarts,
-                uploads=len(arrivals),
+                uploads=len(arrivals) + discarded,
                 downloads=downloads,
                 idle=idle,
                 w=w.copy(),
+                k=k_round,
+                tau=tau_round,
+                discarded=discarded,
+                blocked=set(blocked),
+                loss_estimate=est,
             )
         )
     return records

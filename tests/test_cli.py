@@ -95,7 +95,7 @@ def test_config_file_and_flags_override(tmp_path):
         (["--delay", "exp:speed=2"], "speed"),
         (["--delay", "weird"], "unknown delay law"),
         (["--objective", "linreg:dim=-3"], "dim"),
-        (["--objective", "mlp:dim=3"], "unknown objective"),
+        (["--objective", "nope:dim=3"], "unknown objective"),
         (["--lr", "0"], "lr"),
         (["--rounds", "0"], "rounds"),
         (["--rounds", "10", "--log-every", "4"], "divide"),

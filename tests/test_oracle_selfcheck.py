@@ -429,3 +429,311 @@ def test_invalid_arguments():
         run("async", 3, 1, None, 1, d, normalization="mean")
     with pytest.raises(ValueError):
         run("sync", 3, 1, None, 1, d, weight=lambda s: 0.0, normalization="weight-sum")
+
+
+# ------------------------------------------------------------ local SGD steps
+
+
+def grad_quad(w, sample):
+    """Gradient of ``(w - xi)^2 / 2``."""
+    return np.asarray(w, dtype=np.float64) - np.asarray(sample, dtype=np.float64)
+
+
+def test_local_steps_two_steps_on_a_quadratic():
+    # sync, N=2, w0 = 1, lr = 0.5, local_lr = 0.25, U = 2 (batch gives U samples).
+    # Worker 0, samples (0, 2): g0 = 1 - 0 = 1, v1 = 1 - 0.25 = 0.75,
+    #     g1 = 0.75 - 2 = -1.25 -> u = -0.25.
+    # Worker 1, samples (1, 1): g0 = 0, v1 = 1, g1 = 0 -> u = 0.
+    # w1 = 1 - 0.5 * (-0.25 + 0) / 2 = 1.0625.
+    # Minibatch loss of the first sample at w_b: 0.5 and 0 -> m_0 = 0.25.
+    samples = {0: [np.array([0.0]), np.array([2.0])], 1: [np.array([1.0])] * 2}
+    bat = Table({(-1, 0, i): samples[i] for i in range(2)}, samples[1])
+    kw = dict(grad=grad_quad, w0=[1.0], lr=0.5)
+    recs = run(
+        "sync",
+        2,
+        2,
+        None,
+        1,
+        lambda r, s, i: 1.0,
+        batch=bat,
+        local_steps=2,
+        local_lr=0.25,
+        batch_loss=lambda w, xi: float(0.5 * (w[0] - xi[0]) ** 2),
+        **kw,
+    )
+    assert float(recs[0].w[0]) == 1.0625
+    assert recs[0].loss_estimate == 0.25
+    assert bat.calls[:2] == [(-1, 0, 0), (-1, 0, 1)]
+    # local_lr defaults to lr: worker 0: v1 = 0.5, g1 = -1.5, u = -0.5;
+    # w1 = 1 - 0.5 * (-0.5) / 2 = 1.125.
+    bat = Table({(-1, 0, i): samples[i] for i in range(2)}, samples[1])
+    recs = run(
+        "sync", 2, 2, None, 1, lambda r, s, i: 1.0, batch=bat, local_steps=2, **kw
+    )
+    assert float(recs[0].w[0]) == 1.125
+    # U = 1 keeps the plain gradient; a wrong number of samples is an error.
+    with pytest.raises(ValueError, match="samples"):
+        run("sync", 2, 2, None, 1, lambda r, s, i: 1.0, local_steps=3, **kw)
+
+
+def test_local_steps_one_equals_default():
+    kw = dict(batch=random_batch(2), grad=grad_w, w0=[1.0, 2.0], lr=0.2)
+    for policy, k in [("k_async", 2), ("k_batch_sync", 3)]:
+        assert_same(
+            run(policy, 4, k, 1, 20, random_duration(4), **kw),
+            run(policy, 4, k, 1, 20, random_duration(4), local_steps=1, **kw),
+        )
+
+
+# --------------------------------------------------- adaptive K and tau rules
+
+
+def test_adasync_k_grows_at_boundaries_and_never_decreases():
+    # k_sync, N=8, constant durations 1 -> round t ends at c_t = t + 1.
+    # t0 = 2: floor(c_t / 2) > floor(c_{t-1} / 2) after rounds 1, 3, 5, 7.
+    # grad = -1, lr = 1 -> w_t = t; exact_loss(w_t) scripted; L_0 = 64.
+    # After r1: L = 16 -> ceil(sqrt(4)) = 2          -> K = 2 from round 2.
+    # After r2: L = 1 would give 8, but no boundary -> K stays 2.
+    # After r3: L = 64 -> target 1 < 2               -> K stays 2.
+    # After r5: L = 4 -> ceil(sqrt(16)) = 4          -> K = 4 from round 6.
+    # After r7: L = 0 -> N                           -> K = 8 from round 8.
+    script = {0: 64, 1: 50, 2: 16, 3: 1, 4: 64, 5: 9, 6: 4, 7: 100, 8: 0}
+    script |= {9: 5, 10: 5}
+    recs = run(
+        "k_sync",
+        8,
+        5,  # ignored: K^0 = k0
+        None,
+        10,
+        lambda r, s, i: 1.0,
+        batch=lambda r, s, i: np.array([-1.0]),
+        k_rule=("adasync", 1, 2.0),
+        loss_estimate="exact",
+        exact_loss=lambda w: float(script[int(w[0])]),
+    )
+    assert field(recs, "wall_clock") == [float(t + 1) for t in range(10)]
+    assert field(recs, "k") == [1, 1, 2, 2, 2, 2, 4, 4, 8, 8]
+    assert [len(r.arrivals) for r in recs] == field(recs, "k")
+    assert field(recs, "tau") == [None] * 10  # sync family: no bound
+    assert field(recs, "loss_estimate") == [script[t + 1] for t in range(10)]
+    assert recs[6].cancelled == {4, 5, 6, 7}
+
+
+def test_adasync_minibatch_estimate():
+    # k_sync, N=4, t0 = 1, durations 1: a boundary after every round.
+    # beta = 0.5; batch_loss = the sample's value; only aggregated jobs count.
+    # r0: K=1, worker 0 (loss 16; the cancelled 1000s do not count)
+    #     -> L = L_0 = 16, target ceil(sqrt(1)) = 1.
+    # r1: K=1, worker 0 (4): L = 8 + 2 = 10, ceil(sqrt(1.6)) = 2.
+    # r2: K=2, workers 0, 1 (0, 2): m = 1, L = 5.5, ceil(1.71) = 2.
+    # r3: K=2, (-4, -4): L = 2.75 - 2 = 0.75, ceil(4.62) = 5 -> min(N, 5) = 4.
+    # r4: K=4, (-10 x 4): L = 0.375 - 5 = -4.625 <= 0 -> N.
+    values = {(-1, 0, 0): 16.0, (0, 0, 0): 4.0, (1, 0, 0): 0.0, (1, 0, 1): 2.0}
+    values |= {(2, 0, 0): -4.0, (2, 0, 1): -4.0}
+    values |= {(3, 0, i): -10.0 for i in range(4)}
+    bat = Table({key: np.array([v]) for key, v in values.items()}, np.array([1e3]))
+    recs = run(
+        "k_sync",
+        4,
+        1,
+        None,
+        5,
+        lambda r, s, i: 1.0,
+        batch=bat,
+        k_rule=("adasync", 1, 1.0),
+        beta=0.5,
+        batch_loss=lambda w, xi: float(xi[0]),
+    )
+    assert field(recs, "k") == [1, 1, 2, 2, 4]
+    assert field(recs, "loss_estimate") == [16.0, 10.0, 5.5, 0.75, -4.625]
+
+
+def test_kappa_tau_values():
+    for k, expected in [(1, 7), (2, 3), (8, 0)]:
+        recs = run("k_async", 8, k, None, 3, random_duration(1), tau_rule=("kappa", 1))
+        assert field(recs, "tau") == [expected] * 3
+        assert field(recs, "k") == [k] * 3
+    # kappa = 0.5, N = 4, K = 1: ceil(1.5) = 2; the given tau is ignored.
+    recs = run("async", 4, 1, 9, 2, random_duration(1), tau_rule=("kappa", 0.5))
+    assert field(recs, "tau") == [2, 2]
+    # Fixed tau is recorded as given; sync family records no bound.
+    assert field(run("async", 4, 1, 3, 2, random_duration(1)), "tau") == [3, 3]
+    assert field(run("k_sync", 4, 2, 3, 2, random_duration(1)), "tau") == [None] * 2
+
+
+def test_kappa_restart_uses_next_tau():
+    # k_async, N=3, k0 = 1, t0 = 1.5, kappa = 1; w_t = t; L_0 = 4.
+    # r0: worker 0 at 1; no boundary; K^1 = 1, tau^1 = 2: workers 1, 2 (b=0,
+    #     1 - 0 <= 2) keep. Worker 0 restarts, ends 2.
+    # r1: worker 0 at 2; boundary (floor(2/1.5) = 1): L_1 = 1 -> K^2 = 2,
+    #     tau^2 = ceil(1/2) = 1; workers 1, 2: 2 - 0 > 1 -> cancelled.
+    # r2: all three restarted at 2 with duration 1: arrivals 0, 1 at 3.
+    dur = Table({(-1, 0, 0): 1.0, (-1, 0, 1): 10.0, (-1, 0, 2): 10.0}, 1.0)
+    script = {0: 4.0, 1: 4.0, 2: 1.0, 3: 1.0}
+    recs = run(
+        "k_async",
+        3,
+        1,
+        None,
+        3,
+        dur,
+        batch=lambda r, s, i: np.array([-1.0]),
+        k_rule=("adasync", 1, 1.5),
+        tau_rule=("kappa", 1.0),
+        loss_estimate="exact",
+        exact_loss=lambda w: script[int(w[0])],
+    )
+    assert field(recs, "k") == [1, 1, 2]
+    assert field(recs, "tau") == [2, 2, 1]
+    assert field(recs, "cancelled") == [set(), {1, 2}, set()]
+    assert field(recs, "restarted") == [{0}, {0, 1, 2}, {0, 1}]
+    assert field(recs, "wall_clock") == [1.0, 2.0, 3.0]
+    assert field(recs, "arrivals") == [[0], [0], [0, 1]]
+
+
+def test_abs_rules_hold_on_random_draws():
+    # ABS: adaptive non-decreasing K, kappa bound; every aggregated update has
+    # staleness <= tau^t (spec section 2).
+    for policy in ("k_async", "k_batch_async"):
+        recs = run(
+            policy,
+            6,
+            1,
+            None,
+            150,
+            random_duration(8),
+            batch=random_batch(8),
+            grad=grad_w,
+            w0=[1.0, -1.0],
+            lr=0.05,
+            k_rule=("adasync", 1, 0.5),
+            tau_rule=("kappa", 1.0),
+            loss_estimate="exact",
+            exact_loss=lambda w: float(w @ w),
+        )
+        ks = field(recs, "k")
+        assert all(1 <= a <= b <= 6 for a, b in zip(ks, ks[1:], strict=False))
+        assert ks[-1] > 1
+        for rec in recs:
+            assert rec.tau == -(-(6 - rec.k) // rec.k)
+            assert max(rec.staleness) <= rec.tau
+
+
+# ----------------------------------------------------------------------- SSP
+
+
+def test_ssp_zero_blocks_fast_workers():
+    # async, N=3, s=0; workers 0, 1 take 1, worker 2 takes 10.
+    # r0: worker 0 at 1, p = [1,0,0]: 1 - 0 > 0 -> blocked {0}.
+    # r1: worker 1 at 1, p = [1,1,0] -> blocked {0, 1}; idle 1 * (1 - 1) = 0.
+    # r2: worker 2 at 10, p = [1,1,1] -> all start on w_3 at 10;
+    #     idle 2 * (10 - 1) = 18.  Then the same again from time 10.
+    dur = Table({}, None)
+    dur.values = {
+        (r, 0, i): (10.0 if i == 2 else 1.0) for r in (-1, 2, 5) for i in (0, 1, 2)
+    }
+    recs = run("async", 3, 1, None, 6, dur, ssp=0, grad=grad_w, w0=[1.0])
+    assert field(recs, "wall_clock") == [1.0, 1.0, 10.0, 11.0, 11.0, 20.0]
+    assert field(recs, "arrivals") == [[0], [1], [2], [0], [1], [2]]
+    assert field(recs, "staleness") == [[0], [1], [2], [0], [1], [2]]
+    assert field(recs, "blocked") == [{0}, {0, 1}, set()] * 2
+    assert field(recs, "restarted") == [set(), set(), {0, 1, 2}] * 2
+    assert field(recs, "idle") == [0.0, 0.0, 18.0] * 2
+    assert field(recs, "downloads") == [0, 0, 3] * 2
+    assert field(recs, "uploads") == [1] * 6
+    assert dur.calls == sorted(dur.values)
+
+
+def test_ssp_invariants_and_large_s_is_async():
+    kw = dict(batch=random_batch(1), grad=grad_w, w0=[1.0, 1.0], lr=0.1)
+    for s in (0, 1, 2):
+        recs = run("async", 4, 1, None, 200, random_duration(s), ssp=s, **kw)
+        pushes = [0] * 4
+        for rec in recs:
+            pushes[rec.arrivals[0]] += 1
+            assert max(pushes) - min(pushes) <= s + 1
+            assert all(pushes[i] - min(pushes) > s for i in rec.blocked)
+        assert any(rec.blocked for rec in recs)
+    assert_same(
+        run("async", 4, 1, 2, 100, random_duration(3), ssp=10**9, **kw),
+        run("async", 4, 1, 2, 100, random_duration(3), **kw),
+    )
+
+
+# ------------------------------------------------------ Rennala / Ringmaster
+
+
+def test_rennala_discards_stale_arrivals():
+    # k_batch_async, N=2, K=B=2, R=1; grad = base model, w0 = 1, lr = 0.5.
+    # r0: j=0 worker 0 at 1 (s=0) accepted, restarts slot 1 on w_0 -> 2;
+    #     j=1 worker 0 at 2 (s=0) completes; restarts on w_1 -> 4.
+    # r1: j=0 worker 1 at 3 (b=0, s=1) DISCARDED, restarts slot 1 on w_1
+    #     (download) -> 3.5; j=1 worker 1 at 3.5 (s=0) accepted, restarts
+    #     slot 2 on w_1 -> 13.5; j=2 worker 0 at 4 (s=0) completes -> w_2.
+    # r2: worker 0 at 5 and 6 (fresh); worker 1 still computing.
+    # w1 = 1 - 0.5 * 1 = 0.5; w2 = 0.5 - 0.5 * 0.5 = 0.25; w3 = 0.125.
+    dur = Table(
+        {(-1, 0, 0): 1.0, (-1, 0, 1): 3.0, (0, 1, 0): 1.0, (0, 0, 0): 2.0}
+        | {(1, 1, 1): 0.5, (1, 2, 1): 10.0, (1, 0, 0): 1.0}
+        | {(2, 1, 0): 1.0, (2, 0, 0): 1.0}
+    )
+    recs = run(
+        "k_batch_async", 2, 2, None, 3, dur, discard=1, grad=grad_w, w0=[1.0], lr=0.5
+    )
+    recs_w = [float(r.w[0]) for r in recs]
+    assert field(recs, "wall_clock") == [2.0, 4.0, 6.0]
+    assert field(recs, "arrivals") == [[0, 0], [1, 0], [0, 0]]
+    assert field(recs, "staleness") == [[0, 0], [0, 0], [0, 0]]
+    assert field(recs, "discarded") == [0, 1, 0]
+    assert field(recs, "uploads") == [2, 3, 2]
+    assert field(recs, "mid_restarts") == [1, 2, 1]
+    assert field(recs, "downloads") == [1, 2, 1]
+    assert field(recs, "restarted") == [{0}, {0}, {0}]
+    assert recs_w == [0.5, 0.25, 0.125]
+    assert sorted(dur.calls) == sorted(dur.values)
+
+
+def test_rennala_and_ringmaster_on_random_draws():
+    for k, r in [(3, 1), (1, 2), (2, 3)]:
+        recs = run("k_batch_async", 5, k, None, 300, random_duration(k), discard=r)
+        assert max(max(rec.staleness) for rec in recs) < r
+        assert sum(field(recs, "discarded")) > 0
+        for rec in recs:
+            assert len(rec.arrivals) == k
+            assert rec.uploads == k + rec.discarded
+    # Without the threshold the same kind of draws do aggregate stale updates.
+    recs = run("k_batch_async", 5, 1, None, 300, random_duration(1))
+    assert max(max(rec.staleness) for rec in recs) >= 2
+
+
+# ------------------------------------------------------ new argument checks
+
+
+def test_invalid_new_arguments():
+    d = lambda r, s, i: 1.0  # noqa: E731
+    bl = lambda w, xi: 1.0  # noqa: E731
+    bad = [
+        ("k_async", 1, dict(ssp=0)),
+        ("async", 1, dict(ssp=-1)),
+        ("async", 1, dict(discard=1)),
+        ("k_batch_async", 1, dict(discard=0)),
+        ("sync", 1, dict(local_steps=0)),
+        ("sync", 1, dict(local_lr=0.0)),
+        ("k_async", 1, dict(k_rule=("adasync", 0, 1.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("adasync", 4, 1.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("adasync", 1, 0.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("adapt", 1, 1.0), batch_loss=bl)),
+        ("async", 1, dict(k_rule=("adasync", 1, 1.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("adasync", 1, 1.0))),
+        ("k_async", 1, dict(k_rule=("adasync", 1, 1.0), loss_estimate="exact")),
+        ("k_async", 1, dict(loss_estimate="mean")),
+        ("k_async", 1, dict(tau_rule=("kappa", -1.0))),
+        ("k_async", 1, dict(tau_rule=("const", 1.0))),
+        ("k_batch_async", 4, dict(tau_rule=("kappa", 1.0))),
+        ("k_async", 1, dict(beta=0.0)),
+        ("k_async", 1, dict(beta=1.5)),
+    ]
+    for policy, k, kw in bad:
+        with pytest.raises(ValueError):
+            run(policy, 3, k, None, 1, d, **kw)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``absjax simulate`` and ``absjax demo``.
+"""Command-line interface: ``absjax simulate``, ``absjax sweep``, ``absjax demo``.
 
 ``absjax simulate --workers N --policy NAME --k K --tau T --delay SPEC
 --objective SPEC --lr LR --rounds R --seeds S --seed BASE --log-every M
@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="results/demo", help="output directory")
     demo.add_argument("--seeds", default="32", help="seeds per policy")
     demo.add_argument("--seed", default="0", help="base seed")
+    sweep = sub.add_parser("sweep", help="a resumable grid of simulations")
+    sweep.add_argument("--config", required=True, help="TOML file: keys and [grid]")
+    sweep.add_argument("--out", required=True, help="output directory")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -307,11 +311,21 @@ def demo(args: argparse.Namespace) -> None:
     )
 
 
+def sweep(args: argparse.Namespace) -> None:
+    """Runs or resumes a parameter sweep (see :mod:`absjax.sweep`)."""
+    from absjax import sweep as sweep_lib
+
+    try:
+        sweep_lib.command(args.config, args.out, quiet=args.quiet)
+    except sweep_lib.cli.UsageError as e:  # not ours under python -m absjax.cli
+        raise UsageError(str(e)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``absjax`` command; returns the exit code."""
     try:
         args = _parser().parse_args(argv)
-        {"simulate": simulate, "demo": demo}[args.command](args)
+        {"simulate": simulate, "demo": demo, "sweep": sweep}[args.command](args)
     except UsageError as e:
         print(f"absjax: error: {e}", file=sys.stderr)
         return 2

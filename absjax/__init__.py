@@ -11,19 +11,23 @@ from absjax import (
     fitting,
     objectives,
     policies,
+    rules,
     staleness,
     theory,
 )
 from absjax.delays import Delay
-from absjax.engine import RoundInfo, SimParams, SimState, Simulator
+from absjax.engine import Ensemble, RoundInfo, SimParams, SimState, Simulator
+from absjax.rules import ServerView
 from absjax.results import Result
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Delay",
+    "Ensemble",
     "Result",
     "RoundInfo",
+    "ServerView",
     "SimParams",
     "SimState",
     "Simulator",
@@ -34,6 +38,7 @@ __all__ = [
     "fitting",
     "objectives",
     "policies",
+    "rules",
     "staleness",
     "theory",
 ]

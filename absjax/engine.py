@@ -40,6 +40,7 @@ slot and the worker (``Simulator.job_draws`` replays them).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -747,12 +748,24 @@ class Simulator:
         state, (rows, extra) = jax.lax.scan(window, state, length=num_logs)
         return rows, extra, state.diverged_round
 
-    def _compiled_run(self, grid_axes, history: bool, chunk: int, devices: int):
-        """The jitted entry point for one grid structure (cached).
+    def _program(self, grid_axes, history: bool, chunk: int):
+        """The seeds program (not jitted) and the layout of its outputs.
 
-        Seeds are split over ``devices`` local devices with ``shard_map``; on
-        each device they run in vmapped chunks of ``chunk`` (``lax.map``).
+        On each device seeds run in vmapped chunks of ``chunk`` (``lax.map``).
         """
+
+        def seeds_fn(base_key, seed_indices, params):
+            def one(seed_index):
+                return self._run_seed(base_key, seed_index, params, history)
+
+            return jax.lax.map(one, seed_indices, batch_size=chunk)
+
+        if grid_axes is None:
+            return seeds_fn, ("seeds",)
+        return _map_over_grid(seeds_fn, grid_axes), (None, "seeds")
+
+    def _compiled_run(self, grid_axes, history: bool, chunk: int, devices: int):
+        """The jitted entry point for one grid structure (cached)."""
         cache_key = (
             jax.tree.structure(grid_axes),
             tuple(jax.tree.leaves(grid_axes)),
@@ -761,27 +774,8 @@ class Simulator:
             devices,
         )
         if cache_key not in self._compiled:
-
-            def seeds_fn(base_key, seed_indices, params):
-                def one(seed_index):
-                    return self._run_seed(base_key, seed_index, params, history)
-
-                return jax.lax.map(one, seed_indices, batch_size=chunk)
-
-            fn, out_spec = seeds_fn, ("seeds",)
-            if grid_axes is not None:
-                fn, out_spec = _map_over_grid(seeds_fn, grid_axes), (None, "seeds")
-            if devices > 1:
-                mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
-                spec = jax.sharding.PartitionSpec
-                fn = jax.shard_map(
-                    fn,
-                    mesh=mesh,
-                    in_specs=(spec(), spec("seeds"), spec()),
-                    out_specs=spec(*out_spec),
-                    check_vma=False,
-                )
-            self._compiled[cache_key] = jax.jit(fn)
+            fn, out_spec = self._program(grid_axes, history, chunk)
+            self._compiled[cache_key] = _jit_over_devices(fn, out_spec, devices)
         return self._compiled[cache_key]
 
     def run(
@@ -809,41 +803,30 @@ class Simulator:
           params: numbers to use instead of :attr:`params`.
           grid: ``{name: values}`` over which to sweep (cartesian product), in
             one compiled program; names are ``k``, ``tau``, ``lr`` or paths into
-            the nested numbers such as ``delay.compute.rate`` or ``weight.a``.
+            the nested numbers such as ``delay.compute.rate``, ``weight.a`` or
+            ``policy.k_rule.t0``.
           history: also return per-round diagnostics and the model at each log.
           seed_offset: index of the first seed (for chunked runs).
           chunk: seeds vmapped together; larger uses more memory.
         """
-        check_int("seeds", seeds)
-        check_int("seed", seed, low=0)
-        check_int("seed_offset", seed_offset, low=0)
-        check_int("chunk", chunk)
-        if seed >= 2**32 or seed_offset + seeds > 2**32:
-            raise ValueError(
-                f"seed={seed} must be < 2**32 and seed_offset + seeds="
-                f"{seed_offset + seeds} <= 2**32 (seed indices are uint32)"
-            )
-        params = self._canonical(self.params if params is None else params)
-        grid_values: dict[str, np.ndarray] = {}
-        grid_axes = None
-        if grid:
-            params, grid_axes, grid_values = self._grid_params(params, grid)
-        else:
-            self.check_params(params)
-            self._check_law_numbers(params, jax.tree.map(lambda _: None, params), 0)
-        # Every seed is computed in a vmapped batch of exactly `chunk` lanes on
-        # one of the local devices, whatever the number of seeds: XLA may sum in
-        # another order for another batch width, so a fixed width is what makes
-        # a seed's numbers identical alone, batched, chunked or sharded. Padding
-        # lanes are cut off; keys depend only on the global seed index.
-        devices = min(jax.local_device_count(), -(-seeds // chunk))
-        per_device = -(-seeds // (devices * chunk)) * chunk
-        padded = per_device * devices
+        devices, padded = _layout(seeds, seed, seed_offset, chunk)
+        params, grid_axes, grid_values = self._prepare(params, grid)
         fn = self._compiled_run(grid_axes, history, chunk, devices)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         out = fn(jax.random.key(seed), seed_indices, params)
-        # Results come (flat grid, seeds, ...): cut the padding and unflatten
-        # the grid into one axis per gridded name.
+        return self._result(out, grid_values, seeds, seed, seed_offset)
+
+    def _prepare(self, params, grid):
+        """Validated numbers (gridded: with a leading axis), the grid's layout."""
+        params = self._canonical(self.params if params is None else params)
+        if grid:
+            return self._grid_params(params, grid)
+        self.check_params(params)
+        self._check_law_numbers(params, jax.tree.map(lambda _: None, params), 0)
+        return params, None, {}
+
+    def _result(self, out, grid_values, seeds, seed, seed_offset) -> Result:
+        """The Result of one program output: padding cut, grid unflattened."""
         grid_shape = tuple(len(v) for v in grid_values.values())
 
         def arrange(x):
@@ -1016,6 +999,138 @@ class Simulator:
         )
         weight = pick(gridded.weight, axes.weight)
         type(self.weight)(**{k: float(v) for k, v in weight.items()})
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ensemble:
+    """Several simulators (policies, learning rates, ...) as one program.
+
+    A comparison of policies compiles once: every member's seeds program is
+    traced into one jitted function, which runs them one after the other over
+    the same seeds (sharded over the local devices like
+    :meth:`Simulator.run`). Members may differ in anything (policy, weight,
+    optimizer, even N); each member's numbers are bit-identical to its own
+    :meth:`Simulator.run` with the same ``chunk``.
+
+    >>> from absjax import delays, objectives, policies
+    >>> sims = [
+    ...     Simulator(4, p, delays.exponential(1.0), objectives.quadratic(dim=3),
+    ...               rounds=20, log_every=10)
+    ...     for p in (policies.sync(), policies.k_async(2), policies.ssp(1))
+    ... ]
+    >>> [r.policy for r in Ensemble(sims).run(seeds=2)]
+    ['sync', 'k_async', 'ssp']
+    """
+
+    simulators: tuple[Simulator, ...]
+
+    def __post_init__(self):
+        sims = tuple(self.simulators)
+        if not sims or not all(isinstance(s, Simulator) for s in sims):
+            raise ValueError("simulators must be a non-empty sequence of Simulator")
+        object.__setattr__(self, "simulators", sims)
+        object.__setattr__(self, "_compiled", {})
+
+    def run(
+        self,
+        seeds: int = 1,
+        seed: int = 0,
+        params: Sequence[SimParams | None] | None = None,
+        grids: Sequence[dict[str, Any] | None] | None = None,
+        history: bool = False,
+        seed_offset: int = 0,
+        chunk: int = 64,
+    ) -> list[Result]:
+        """Runs every member over the same seeds; one Result per member.
+
+        ``params`` and ``grids`` hold one entry per member (``None``: its
+        defaults, no grid), as in :meth:`Simulator.run`.
+        """
+        m = len(self.simulators)
+        params = [None] * m if params is None else list(params)
+        grids = [None] * m if grids is None else list(grids)
+        if len(params) != m or len(grids) != m:
+            raise ValueError(f"params and grids must have one entry per member ({m})")
+        devices, padded = _layout(seeds, seed, seed_offset, chunk)
+        prepared = [
+            sim._prepare(p, g)
+            for sim, p, g in zip(self.simulators, params, grids, strict=True)
+        ]
+        layout = tuple(
+            (jax.tree.structure(axes), tuple(jax.tree.leaves(axes)))
+            for _, axes, _ in prepared
+        )
+        cache_key = (layout, history, chunk, devices)
+        if cache_key not in self._compiled:
+            programs = [
+                sim._program(axes, history, chunk)
+                for sim, (_, axes, _) in zip(self.simulators, prepared, strict=True)
+            ]
+
+            def fn(base_key, seed_indices, params):
+                return tuple(
+                    program(base_key, seed_indices, p)
+                    for (program, _), p in zip(programs, params, strict=True)
+                )
+
+            out_spec = tuple(spec for _, spec in programs)
+            self._compiled[cache_key] = _jit_over_devices(fn, out_spec, devices)
+        seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
+        outs = self._compiled[cache_key](
+            jax.random.key(seed), seed_indices, tuple(p for p, _, _ in prepared)
+        )
+        return [
+            sim._result(out, values, seeds, seed, seed_offset)
+            for sim, out, (_, _, values) in zip(
+                self.simulators, outs, prepared, strict=True
+            )
+        ]
+
+
+def _layout(seeds: int, seed: int, seed_offset: int, chunk: int):
+    """Validates the seed arguments; the devices used and the padded seeds.
+
+    Every seed is computed in a vmapped batch of exactly ``chunk`` lanes on one
+    of the local devices, whatever the number of seeds: XLA may sum in another
+    order for another batch width, so a fixed width is what makes a seed's
+    numbers identical alone, batched, chunked or sharded. Padding lanes are cut
+    off; keys depend only on the global seed index.
+    """
+    check_int("seeds", seeds)
+    check_int("seed", seed, low=0)
+    check_int("seed_offset", seed_offset, low=0)
+    check_int("chunk", chunk)
+    if seed >= 2**32 or seed_offset + seeds > 2**32:
+        raise ValueError(
+            f"seed={seed} must be < 2**32 and seed_offset + seeds="
+            f"{seed_offset + seeds} <= 2**32 (seed indices are uint32)"
+        )
+    devices = min(jax.local_device_count(), -(-seeds // chunk))
+    per_device = -(-seeds // (devices * chunk)) * chunk
+    return devices, per_device * devices
+
+
+def _jit_over_devices(fn, out_spec, devices: int):
+    """``jax.jit(fn)``, with the seeds axis split over ``devices`` devices.
+
+    ``fn(base_key, seed_indices, params)``; ``out_spec`` names the seeds axis
+    of each output (a tuple, or a tuple of them for several outputs).
+    """
+    if devices > 1:
+        mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
+        spec = jax.sharding.PartitionSpec
+        if isinstance(out_spec[0], tuple):
+            out_specs = tuple(spec(*s) for s in out_spec)
+        else:
+            out_specs = spec(*out_spec)
+        fn = jax.shard_map(
+            fn,
+            mesh=mesh,
+            in_specs=(spec(), spec("seeds"), spec()),
+            out_specs=out_specs,
+            check_vma=False,
+        )
+    return jax.jit(fn)
 
 
 def _check_positive(name: str, value) -> None:

@@ -28,17 +28,17 @@ Built-in rules:
   **[our reading]** (Tan, Zhu, Zhang, arXiv 2301.08895);
 - :class:`Function`: any user function of the view.
 
-A user rule, for example K = N minus the workers whose current job has run more
-than twice the median job time:
+A user rule, for example K = N minus the workers currently slower than twice
+the median (their last job took more than twice the median job time):
 
 >>> import jax.numpy as jnp
 >>> def k_without_slow(view, params):
 ...     median = jnp.nanmedian(view.job_time)
-...     slow = jnp.sum(view.age > params["factor"] * median)
+...     slow = jnp.sum(view.job_time > params["factor"] * median)
 ...     return view.num_workers - slow
 >>> rule = Function(k_without_slow, {"factor": 2.0})
 >>> view = ServerView.initial(num_workers=4, k=4, tau=0)._replace(
-...     job_time=jnp.array([1.0, 1.0, 1.2, 1.0]), age=jnp.array([0.1, 3.0, 0, 0]))
+...     job_time=jnp.array([1.0, 3.0, 1.2, 1.0]))
 >>> int(rule(view, rule.params))
 3
 """

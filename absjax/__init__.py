@@ -17,8 +17,8 @@ from absjax import (
 )
 from absjax.delays import Delay
 from absjax.engine import Ensemble, RoundInfo, SimParams, SimState, Simulator
-from absjax.rules import ServerView
 from absjax.results import Result
+from absjax.rules import ServerView
 
 __version__ = "0.1.0"
 

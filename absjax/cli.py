@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 DEFAULTS: dict[str, Any] = {
     "workers": 16,
     "policy": "k_async",
@@ -151,7 +153,16 @@ def build_simulator(config: dict[str, Any]):
     import absjax
     from absjax import delays, policies, staleness
 
-    policy = policies.make(config["policy"], config["k"], config["tau"])
+    spec = config["policy"]
+    if ":" in spec or spec not in policies.BASES:  # a SPEC, e.g. abs:k0=1,t0=5
+        if config["k"] is not None or config["tau"] is not None:
+            raise ValueError(
+                f"policy {spec!r} takes its numbers in the SPEC (e.g. "
+                "'abs:k0=1,t0=5' or 'k_async:k=4,tau=2'), not in k/tau"
+            )
+        policy = policies.parse_policy(spec)
+    else:
+        policy = policies.make(spec, config["k"], config["tau"])
     delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
     return absjax.Simulator(
         config["workers"],
@@ -212,14 +223,17 @@ def _ci(pair: tuple[float, float], digits: int = 4) -> str:
 def summary_lines(result, config: dict[str, Any], seconds: float) -> list[str]:
     """The one-screen summary printed after a simulation."""
     s = result.summary()
-    tau = "unbounded" if config["tau"] is None else config["tau"]
-    k = (
-        config["k"]
-        if config["k"] is not None
-        else {"sync": config["workers"], "async": 1}.get(config["policy"])
-    )
+
+    def span(values) -> str:  # K and tau may change between rounds (rules)
+        low, high = (
+            "unbounded" if v == np.inf else f"{v:g}"
+            for v in (np.min(values), np.max(values))
+        )
+        return low if low == high else f"{low}..{high}"
+
     lines = [
-        f"policy {config['policy']} (K={k}, tau={tau}), {config['workers']} workers, "
+        f"policy {config['policy']} (K={span(result.k)}, tau={span(result.tau)}), "
+        f"{config['workers']} workers, "
         f"{s['seeds']} seeds x {config['rounds']} rounds ({seconds:.1f} s)",
         f"delay {config['delay']}; objective {config['objective']}; lr {config['lr']}",
         f"mean round time     {_ci(s['round_time'])}   (95% CI over seeds)",

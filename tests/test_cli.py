@@ -1,5 +1,6 @@
 """The command-line contract: names, CSV columns, one-line errors, exit codes."""
 
+import math
 import os
 import subprocess
 import sys
@@ -106,6 +107,7 @@ def test_config_file_and_flags_override(tmp_path):
         (["--workers", "0"], "workers"),
         (["--unknown", "1"], "unrecognized"),
         (["--config", "missing.toml"], "does not exist"),
+        (["--policy", "abs:k0=1,t0=2"], "SPEC"),  # SMALL sets --k and --tau
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, argv, needle):
@@ -192,3 +194,44 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         cli.atomic_write(target, failing)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        ("abs:k0=1,t0=-1", "t0"),
+        ("abs:k0=9,t0=1", "num_workers"),
+        ("abs:k0=1,t0=1,kappa=-2", "kappa"),
+        ("abs:k0=1,t0=1,local_steps=0", "local_steps"),
+        ("abs:k0=1,t0=1,loss_estimate=true", "loss_estimate"),
+        ("adasync:k0=1,t0=1,base=sync", "base"),
+        ("local_sgd:local_steps=2,local_duration=max", "local_duration"),
+        ("ssp:s=-1", "ssp"),
+        ("rennala:b=0", "k=0"),
+        ("ringmaster:r=2,variant=x", "variant"),
+        ("ringmaster:r=two", "not a valid int"),
+        ("rennala", "missing a parameter"),
+        ("ssp:t=1", "no parameter"),
+    ],
+)
+def test_bad_policy_specs_are_one_line_exit_2(tmp_path, capsys, spec, needle):
+    out = tmp_path / "x.csv"
+    argv = ["simulate", "--workers", "4", "--policy", spec, "--out", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_adaptive_policy_from_a_config_file(tmp_path, capsys):
+    config = tmp_path / "abs.toml"
+    config.write_text(
+        'workers = 4\npolicy = "abs:k0=1,t0=0.5,local_steps=2"\n'
+        'objective = "quadratic:dim=2"\nrounds = 40\nlog_every = 5\nseeds = 2\n'
+    )
+    out = tmp_path / "abs.csv"
+    assert cli.main(["simulate", "--config", str(config), "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert frame["k"].min() < frame["k"].max()  # K^t changes and is logged
+    assert (frame["tau"] == ((4 - frame["k"]) / frame["k"]).apply(math.ceil)).all()
+    assert "K=1..4" in capsys.readouterr().out or frame["k"].max() < 4

@@ -717,7 +717,9 @@ class Simulator:
             loss = self.objective.loss(params.data, state.w)
             state = state._replace(
                 diverged_round=jnp.where(
-                    (state.diverged_round < 0) & ~jnp.isfinite(loss),
+                    (state.diverged_round < 0)
+                    & ~jnp.isfinite(loss)
+                    & self.objective.has_loss,
                     state.version,
                     state.diverged_round,
                 )

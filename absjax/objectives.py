@@ -53,6 +53,7 @@ class Objective:
     """Base class; see the module docstring for the protocol."""
 
     name: ClassVar[str]
+    has_loss: ClassVar[bool] = True  # False: loss is nan by design (timing only)
     has_metric: ClassVar[bool] = False
     metric_name: ClassVar[str] = ""
 
@@ -303,11 +304,50 @@ class SoftmaxRegression(Objective):
         return jnp.mean(jnp.argmax(logits, axis=1) == data["y_test"]).astype(float)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class TimingOnly(Objective):
+    """No model: only the delays and the policy are simulated.
+
+    The fast way to study round times, staleness, waste and idle time, or to
+    calibrate a delay model against a few measured iterations: the model is
+    an empty vector, updates cost nothing, and ``loss`` is logged as ``nan``
+    (never counted as divergence).
+
+    >>> obj = timing_only()
+    >>> obj.init(obj.data).shape
+    (0,)
+    """
+
+    name: ClassVar[str] = "timing"
+    has_loss: ClassVar[bool] = False
+
+    @property
+    def data(self) -> Data:
+        return {}
+
+    def init(self, data):
+        return jnp.zeros((0,))
+
+    def sample(self, key, data, worker=0):
+        return ()
+
+    def gradient(self, data, w, batch):
+        return jnp.zeros_like(w)
+
+    def batch_loss(self, data, w, batch):
+        return jnp.asarray(jnp.nan)
+
+    def loss(self, data, w):
+        return jnp.asarray(jnp.nan)
+
+
 quadratic = Quadratic
 linreg = LinearRegression
 logreg = SoftmaxRegression
+timing_only = TimingOnly
 
 _REGISTRY = {
+    "timing": (TimingOnly, {}),
     "quadratic": (
         Quadratic,
         {"dim": int, "noise": float, "hmin": float, "hmax": float, "init_scale": float},

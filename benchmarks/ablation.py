@@ -37,7 +37,7 @@ class SampleOnly(objectives.LinearRegression):
 class Free(objectives.LinearRegression):
     """Neither sampling nor gradient: the engine alone."""
 
-    def sample(self, key, data):
+    def sample(self, key, data, worker=0):
         return jnp.zeros((self.batch,), jnp.int32)
 
     def gradient(self, data, w, batch):

@@ -42,6 +42,13 @@ The data set is fixed (generated from ``DATA_SEED``) and shared by all seeds; a
 seed drives the durations and the minibatch sampling through
 ``np.random.default_rng(seed)``.
 
+The number of workers and the model dimension are parameters (``num_workers``,
+``dim``; defaults ``N_WORKERS`` and ``DIM``) for the scaling benchmark
+(``benchmarks/scaling.py``). With ``num_workers = N`` the policy is
+``k_async(K = num_arrivals(N))``, ``K = ceil(N / 4)`` (at least 1), so the
+default N = 16 gives K = 4; tau, the delay law, the samples, the batch and the
+learning rate do not change.
+
 Note on the round time: with this law the mean round time is about 0.31, well
 below ``E[X_(4:16)] = 0.5 + 0.5 * (1/13 + 1/14 + 1/15 + 1/16) ~= 0.639`` (the
 ``k_sync(4)`` value), because the N - K workers that keep computing are often past
@@ -63,12 +70,13 @@ Example:
 """
 
 import argparse
+import math
 import time
 
 import numpy as np
 
 N_WORKERS = 16
-K = 4
+K = 4  # num_arrivals(N_WORKERS)
 TAU = 3
 SHIFT = 0.5
 RATE = 2.0
@@ -81,22 +89,39 @@ DATA_SEED = 0
 _BLOCK_JOBS = 4096  # jobs per pre-drawn block of random numbers
 
 
+def num_arrivals(num_workers: int) -> int:
+    """K of the workload with ``num_workers`` workers: ``ceil(N / 4)``, at least 1.
+
+    >>> [num_arrivals(n) for n in (1, 4, 16, 17, 64)]
+    [1, 1, 4, 5, 16]
+    """
+    _check_positive("num_workers", num_workers)
+    return max(1, math.ceil(num_workers / 4))
+
+
+def _check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}={value!r} must be an integer >= 1")
+
+
 def make_data(
-    seed: int = DATA_SEED, dtype: type = np.float32
+    seed: int = DATA_SEED, dtype: type = np.float32, dim: int = DIM
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generates the linear-regression data set.
 
     Args:
         seed: Seed of the data set (independent of the simulation seeds).
         dtype: Floating dtype of ``X`` and ``y`` (and hence of the model).
+        dim: Model dimension (columns of ``X``).
 
     Returns:
-        ``(X, y)`` with ``X`` of shape ``(4096, 100)``, ``X ~ N(0, 1)``, and
+        ``(X, y)`` with ``X`` of shape ``(4096, dim)``, ``X ~ N(0, 1)``, and
         ``y = X w_true + 0.1 * noise`` with ``w_true, noise ~ N(0, 1)``.
     """
+    _check_positive("dim", dim)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N_SAMPLES, DIM))
-    w_true = rng.standard_normal(DIM)
+    x = rng.standard_normal((N_SAMPLES, dim))
+    w_true = rng.standard_normal(dim)
     y = x @ w_true + NOISE * rng.standard_normal(N_SAMPLES)
     return x.astype(dtype), y.astype(dtype)
 
@@ -115,6 +140,7 @@ def _simulate(
     rng: np.random.Generator,
     rounds: int,
     log_every: int,
+    num_workers: int = N_WORKERS,
 ) -> dict:
     """Runs one seed of the k_async(K) + bounded-staleness event loop.
 
@@ -123,6 +149,7 @@ def _simulate(
         rng: The seed's random generator (durations and minibatch indices).
         rounds: Number of communication rounds to simulate.
         log_every: Logging period in rounds.
+        num_workers: Number of workers N; ``K = num_arrivals(N)``.
 
     Returns:
         Dict with ``round`` (int64), ``wall_clock`` (float64), ``loss`` (float64),
@@ -131,13 +158,17 @@ def _simulate(
     """
     n, d = xa.shape[0], xa.shape[1] - 1
     dtype = xa.dtype
+    n_workers, k = num_workers, num_arrivals(num_workers)
+    # A block must hold the first N jobs (a round restarts at most N jobs);
+    # the default workload keeps _BLOCK_JOBS, hence its random stream.
+    block_jobs = max(_BLOCK_JOBS, n_workers)
     inv_n = 1.0 / n
     # The model is stored as wa = [w, -1] (see _augment); w is a view of it.
     wa = np.zeros(d + 1, dtype=dtype)
     wa[d] = -1
     w = wa[:d]
     # Mean of the K updates times -lr, with the 1/BATCH of the gradient folded in.
-    neg_step = np.full(K, -LR / (K * BATCH), dtype=dtype)
+    neg_step = np.full(k, -LR / (k * BATCH), dtype=dtype)
 
     def loss() -> float:
         r = np.dot(xa, wa)
@@ -157,24 +188,24 @@ def _simulate(
     log_loss[0] = loss()
 
     def draw_block() -> tuple[np.ndarray, np.ndarray]:
-        dur = SHIFT + rng.exponential(1.0 / RATE, _BLOCK_JOBS)
-        idx = rng.integers(0, n, (_BLOCK_JOBS, BATCH))
+        dur = SHIFT + rng.exponential(1.0 / RATE, block_jobs)
+        idx = rng.integers(0, n, (block_jobs, BATCH))
         return dur, idx
 
     dur_buf, idx_buf = draw_block()
 
     # Round 0: every worker starts a job on w_0 at time 0.
-    finish = dur_buf[:N_WORKERS].copy()  # absolute finish times, float64
-    base = np.zeros(N_WORKERS, dtype=np.int64)  # model version each worker read
-    upd = gradients(idx_buf[:N_WORKERS])  # (N, d + 1); the last column is unused
-    pos = N_WORKERS
+    finish = dur_buf[:n_workers].copy()  # absolute finish times, float64
+    base = np.zeros(n_workers, dtype=np.int64)  # model version each worker read
+    upd = gradients(idx_buf[:n_workers])  # (N, d + 1); the last column is unused
+    pos = n_workers
 
     wasted = 0
     now = 0.0
     for t in range(rounds):
         order = np.argsort(finish, kind="stable")
-        arrived = order[:K]
-        now = finish[order[K - 1]]
+        arrived = order[:k]
+        now = finish[order[k - 1]]
         w += np.dot(neg_step, upd.take(arrived, axis=0))[:d]
         t1 = t + 1
         # Jobs that would be staler than TAU in round t1, plus the K arrivals.
@@ -182,8 +213,8 @@ def _simulate(
         restart_mask[arrived] = True
         restart = restart_mask.nonzero()[0]
         m = restart.size
-        wasted += m - K
-        if pos + m > _BLOCK_JOBS:
+        wasted += m - k
+        if pos + m > block_jobs:
             dur_buf, idx_buf = draw_block()
             pos = 0
         finish[restart] = now + dur_buf[pos : pos + m]
@@ -209,6 +240,8 @@ def run_seed(
     rounds: int = 1000,
     log_every: int = 10,
     data: tuple[np.ndarray, np.ndarray] | None = None,
+    num_workers: int = N_WORKERS,
+    dim: int = DIM,
 ) -> dict:
     """Simulates one seed of the standard workload.
 
@@ -216,18 +249,54 @@ def run_seed(
         seed: Simulation seed, passed to ``np.random.default_rng``.
         rounds: Number of communication rounds.
         log_every: Logging period in rounds.
-        data: Optional ``(X, y)``; defaults to ``make_data()``.
+        data: Optional ``(X, y)``; defaults to ``make_data(dim=dim)``.
+        num_workers: Number of workers N; ``K = num_arrivals(N)``.
+        dim: Model dimension of the default data set (ignored with ``data``).
 
     Returns:
         Dict with arrays ``round``, ``wall_clock`` and ``loss`` (one entry per
         logged round, including round 0) and scalars ``jobs_wasted`` and
         ``mean_round_time``.
     """
-    xa = _augment(*(make_data() if data is None else data))
-    return _simulate(xa, np.random.default_rng(seed), rounds, log_every)
+    _check_positive("num_workers", num_workers)
+    xa = _augment(*(make_data(dim=dim) if data is None else data))
+    return _simulate(xa, np.random.default_rng(seed), rounds, log_every, num_workers)
 
 
-def throughput(seeds: int, rounds: int = 1000) -> float:
+def measure(
+    seeds: int, rounds: int = 1000, num_workers: int = N_WORKERS, dim: int = DIM
+) -> tuple[float, list[dict]]:
+    """Times seeds ``0 .. seeds-1`` one after the other, ``log_every = 10``.
+
+    The data set is generated (and ``y`` appended to ``X``) before the clock
+    starts.
+
+    Args:
+        seeds: Number of seeds to simulate.
+        rounds: Rounds per seed.
+        num_workers: Number of workers N; ``K = num_arrivals(N)``.
+        dim: Model dimension.
+
+    Returns:
+        ``(rate, runs)``: ``rate = seeds * rounds / elapsed`` in simulated
+        seed-rounds per second (``elapsed`` from ``time.perf_counter``), and the
+        per-seed results as returned by :func:`run_seed`.
+    """
+    _check_positive("seeds", seeds)
+    _check_positive("num_workers", num_workers)
+    xa = _augment(*make_data(dim=dim))
+    start = time.perf_counter()
+    runs = [
+        _simulate(xa, np.random.default_rng(seed), rounds, 10, num_workers)
+        for seed in range(seeds)
+    ]
+    elapsed = time.perf_counter() - start
+    return seeds * rounds / elapsed, runs
+
+
+def throughput(
+    seeds: int, rounds: int = 1000, num_workers: int = N_WORKERS, dim: int = DIM
+) -> float:
     """Measures the baseline's speed in simulated seed-rounds per second.
 
     The data set is generated (and ``y`` appended to ``X``) before the clock
@@ -237,16 +306,13 @@ def throughput(seeds: int, rounds: int = 1000) -> float:
     Args:
         seeds: Number of seeds to simulate.
         rounds: Rounds per seed.
+        num_workers: Number of workers N; ``K = num_arrivals(N)``.
+        dim: Model dimension.
 
     Returns:
         ``seeds * rounds / elapsed`` with ``elapsed`` from ``time.perf_counter``.
     """
-    xa = _augment(*make_data())
-    start = time.perf_counter()
-    for seed in range(seeds):
-        _simulate(xa, np.random.default_rng(seed), rounds, 10)
-    elapsed = time.perf_counter() - start
-    return seeds * rounds / elapsed
+    return measure(seeds, rounds, num_workers, dim)[0]
 
 
 def main() -> None:
@@ -254,11 +320,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=N_WORKERS, help="N")
+    parser.add_argument("--dim", type=int, default=DIM, help="model dimension")
     args = parser.parse_args()
-    rate = throughput(args.seeds, args.rounds)
+    rate = throughput(args.seeds, args.rounds, args.workers, args.dim)
+    workload = ""
+    if (args.workers, args.dim) != (N_WORKERS, DIM):
+        k = num_arrivals(args.workers)
+        workload = f", N={args.workers} K={k} dim={args.dim}"
     print(
         f"numpy baseline: {rate:,.0f} seed-rounds/s "
-        f"({args.seeds} seeds x {args.rounds} rounds)"
+        f"({args.seeds} seeds x {args.rounds} rounds{workload})"
     )
 
 

@@ -73,6 +73,14 @@ DELAY = "shifted_exp:shift=0.5,rate=2"
 OBJECTIVE = "linreg:dim=100,samples=4096,batch=32"
 NUM_WORKERS = 16
 LR = 0.05
+# The parts of the workload that child() can vary (benchmarks/scaling.py does);
+# the delay law, lr, rounds and log interval stay the ones above.
+WORKLOAD = {
+    "num_workers": NUM_WORKERS,
+    "k": POLICY[0],
+    "tau": POLICY[1],
+    "objective": OBJECTIVE,  # a SPEC, e.g. "timing" for timing_only()
+}
 _MARK = "BENCHMARK-RESULT "  # prefix of the subprocess's JSON line
 
 
@@ -92,23 +100,35 @@ def _mean_ci(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(1.96 * values.std(ddof=1) / values.size**0.5)
 
 
-def child(seeds: int, rounds: int, repeats: int, chunk: int | None) -> dict:
-    """Times one seed count; run in a fresh process with XLA_FLAGS already set."""
+def child(
+    seeds: int,
+    rounds: int,
+    repeats: int,
+    chunk: int | None,
+    workload: dict | None = None,
+) -> dict:
+    """Times one seed count; run in a fresh process with XLA_FLAGS already set.
+
+    ``workload`` overrides entries of :data:`WORKLOAD` (default: the standard
+    workload).
+    """
     import jax
 
     import absjax
 
+    work = {**WORKLOAD, **(workload or {})}
     sim = absjax.Simulator(
-        NUM_WORKERS,
-        absjax.policies.k_async(POLICY[0], tau=POLICY[1]),
+        work["num_workers"],
+        absjax.policies.k_async(work["k"], tau=work["tau"]),
         DELAY,
-        OBJECTIVE,
+        work["objective"],
         lr=LR,
         rounds=rounds,
         log_every=LOG_EVERY,
     )
     data = sim.params.data  # builds the data set before the clock starts
-    optimum = _optimum(data["x"], data["y"])
+    # The timing-only objective has no data set, hence no optimum.
+    optimum = _optimum(data["x"], data["y"]) if "x" in data else float("nan")
     options = {} if chunk is None else {"chunk": chunk}
     load = os.getloadavg()[0]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -144,8 +164,14 @@ def child(seeds: int, rounds: int, repeats: int, chunk: int | None) -> dict:
     }
 
 
-def run_child(seeds: int, args: argparse.Namespace) -> dict:
-    """Runs :func:`child` in a fresh interpreter with ``--devices`` host devices."""
+def run_child(
+    seeds: int, args: argparse.Namespace, workload: dict | None = None
+) -> dict:
+    """Runs :func:`child` in a fresh interpreter with ``--devices`` host devices.
+
+    ``args`` supplies ``devices``, ``rounds``, ``repeats`` and ``chunk``;
+    ``workload`` is passed on to :func:`child`.
+    """
     env = dict(os.environ)
     flags = [
         f
@@ -158,6 +184,8 @@ def run_child(seeds: int, args: argparse.Namespace) -> dict:
     cmd += ["--rounds", str(args.rounds), "--repeats", str(args.repeats)]
     if args.chunk is not None:
         cmd += ["--chunk", str(args.chunk)]
+    if workload:
+        cmd += ["--workload", json.dumps(workload)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
@@ -228,6 +256,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--numpy-seeds", type=int, default=8)
     parser.add_argument("--markdown", action="store_true", help="Markdown table")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workload", type=json.loads, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < LOG_EVERY or args.rounds % LOG_EVERY:
         parser.error(f"--rounds={args.rounds} must be a positive multiple of 10")
@@ -243,9 +272,8 @@ def main() -> None:
     """Runs the benchmark and prints the machine, the table and the sanity check."""
     args = parse_args()
     if args.child is not None:
-        print(
-            _MARK + json.dumps(child(args.child, args.rounds, args.repeats, args.chunk))
-        )
+        res = child(args.child, args.rounds, args.repeats, args.chunk, args.workload)
+        print(_MARK + json.dumps(res))
         return
 
     load_start = os.getloadavg()

@@ -373,7 +373,9 @@ _REGISTRY = {
 
 def parse_objective(spec: str) -> Objective:
     """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
-    return build_from_spec(spec, _REGISTRY, "objective")
+    from absjax.networks import _REGISTRY as networks  # lazy: it imports this module
+
+    return build_from_spec(spec, {**_REGISTRY, **networks}, "objective")
 
 
 def as_objective(objective: Objective | str) -> Objective:

@@ -347,7 +347,7 @@ INVALID = [
     ("quadratic:spectrum=1", "no parameter 'spectrum'"),
     ("quadratic:dim=3,dim=4", "key 'dim' given twice"),
     ("linreg:dim", "item 'dim' must look like key=value"),
-    ("mlp:dim=3", "unknown objective 'mlp'"),
+    ("resnet:depth=3", "unknown objective 'resnet'"),
     ("", "spec="),
 ]
 

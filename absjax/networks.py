@@ -1,0 +1,584 @@
+"""Neural-network objectives: an MLP and a small CNN classifier.
+
+Both follow the ``Objective`` protocol of ``absjax.objectives``; the model ``w``
+is a dict of layers, each a dict of arrays, so the engine treats it as any
+other pytree. A job samples ``batch`` training rows; its gradient is
+``jax.grad`` of the minibatch mean cross-entropy (``batch_loss``).
+
+**Fields** shared by both (keyword-only; ``MLP`` and ``CNN`` list their own):
+
+- ``dataset``: ``"synthetic"`` (default; the generators are described on
+  ``MLP`` and ``CNN``, drawn in NumPy from ``data_seed``), ``"mnist"`` or
+  ``"cifar10"``, read from the folder ``data_dir`` by ``absjax.datasets``
+  (nothing is downloaded; ``data_dir`` is required for them and refused for
+  synthetic data). Real images (scaled to ``[0, 1]`` by the reader) are
+  standardised per channel with the mean and standard deviation of the
+  training subset; the MLP flattens them, the CNN reads them as NHWC.
+- ``samples``, ``test_samples``: training and test rows; synthetic defaults
+  4096 and 1024; for real data a cap on a random subset (default: all).
+- ``classes`` (default 4) and ``noise``: synthetic data only (real sets have
+  10 classes).
+- ``eval_samples`` (default 4096): rows of the logged loss, see below.
+- ``batch`` (default 32): rows per job, drawn with replacement.
+- ``partition``, ``workers``: non-i.i.d. shards, see below.
+- ``data_seed``, ``init_seed``: the data (and shards), and ``w_0``.
+
+**Logged numbers**: ``loss`` is the mean cross-entropy over the first
+``eval_samples`` training rows, which is the whole training set when
+``samples <= eval_samples`` and otherwise a fixed, uniformly random
+evaluation subset (rows are stored in random order); ``metric`` is the
+accuracy on the test set. Both are evaluated in chunks of ``2^21`` input
+numbers (682 CIFAR-10 images; one chunk for the synthetic sets) to bound
+memory.
+
+**Non-i.i.d. workers** (field ``partition``): ``None`` lets every worker
+sample uniformly from the whole training set. A Dirichlet concentration
+``alpha > 0`` splits the training rows over ``workers`` workers with
+``datasets.dirichlet_partition(labels, workers, alpha, seed=data_seed)``
+(Hsu, Qi, Brown, arXiv 1909.06335), and ``"iid-shards"`` splits them at random
+into equal shards; worker ``i`` then samples only from its shard
+(``data["shards"]``, ``(workers, max_shard)`` int32 padded with -1, and
+``data["shard_size"]``, ``(workers,)`` int32). ``workers`` must equal the
+simulator's ``num_workers`` (``check_workers`` raises otherwise) and no shard
+may be empty (building ``data`` raises).
+
+**SPEC strings**: ``"mlp:hidden=64x64,samples=2048,batch=32"``,
+``"cnn:channels=8x16,dataset=mnist,data_dir=/data/mnist,samples=10000"``,
+``"mlp:partition=0.3,workers=8"``. Layer widths are written ``AxBxC``
+(``hidden=none`` for no hidden layer, i.e. softmax regression); ``partition``
+is a number, ``iid-shards`` or ``none``.
+
+>>> import jax
+>>> obj = MLP(hidden=(8,), samples=256, test_samples=64)
+>>> data = obj.data
+>>> w = obj.init(data)
+>>> batch = obj.sample(jax.random.key(0), data, 0)
+>>> g = obj.gradient(data, w, batch)
+>>> batch.shape, sorted(g), g["dense_0"]["weights"].shape
+((32,), ['dense_0', 'output'], (16, 8))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from absjax import datasets
+from absjax._validate import check_int, check_real
+from absjax.objectives import Data, Objective, uniform_indices
+
+_DATASETS = ("synthetic", "mnist", "cifar10")
+_IID_SHARDS = "iid-shards"
+_SYNTHETIC_SAMPLES = 4096  # default training rows of the synthetic sets
+_SYNTHETIC_TEST = 1024  # default test rows of the synthetic sets
+_LATENT = 4  # latent dimension of the MLP's synthetic mixture (see MLP)
+_EVAL_NUMBERS = 2**21  # input numbers per chunk of loss and metric (bounds memory)
+_PAD = -1  # index filling the shard array past a worker's shard size
+
+
+def _check_widths(name: str, widths: Any, allow_empty: bool) -> tuple[int, ...]:
+    """``widths`` as a tuple of integers ``>= 1`` (non-empty unless allowed)."""
+    try:
+        values = tuple(widths)
+        for width in values:
+            check_int(name, width)
+    except (TypeError, ValueError):
+        values = ()
+    else:
+        if values or allow_empty:
+            return tuple(int(v) for v in values)
+    kind = "a tuple" if allow_empty else "a non-empty tuple"
+    raise ValueError(f"{name}={widths!r} must be {kind} of integers >= 1")
+
+
+def _parse_widths(text: str) -> tuple[int, ...]:
+    """SPEC value ``"64x32"`` -> ``(64, 32)``; ``"none"`` -> ``()``."""
+    if text.lower() == "none":
+        return ()
+    return tuple(int(part) for part in text.split("x"))
+
+
+def _parse_partition(text: str) -> float | str | None:
+    """SPEC value: ``"none"`` -> ``None``, ``"iid-shards"``, or a float alpha."""
+    if text.lower() == "none":
+        return None
+    if text == _IID_SHARDS:
+        return text
+    return float(text)
+
+
+_parse_widths.__name__ = "list of widths such as 64x32"
+_parse_partition.__name__ = "partition (a Dirichlet alpha, iid-shards or none)"
+
+
+def _layer(rng: np.random.Generator, shape, name: str, relu: bool, dtype) -> dict:
+    """``{name: weights, "bias": zeros}``, drawn in NumPy (no XLA compile).
+
+    Before a relu: He-normal, ``N(0, 2 / fan_in)`` (He et al., arXiv
+    1502.01852); for the logits: Glorot-uniform, ``U(-a, a)`` with ``a =
+    sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, AISTATS 2010). ``fan_in``
+    is the product of all but the last dimension (``9 c_in`` for a 3x3 kernel).
+    """
+    fan_in, fan_out = math.prod(shape[:-1]), shape[-1]
+    if relu:
+        weights = rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)
+    else:
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        weights = rng.uniform(-limit, limit, shape)
+    return {
+        name: jnp.asarray(weights, dtype),
+        "bias": jnp.zeros((fan_out,), dtype),
+    }
+
+
+def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Per-row ``-log softmax(logits)[label]``."""
+    logp = jax.nn.log_softmax(logits)
+    return -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class _Classifier(Objective):
+    """Shared data, sampling and loss of ``MLP`` and ``CNN``; see the module."""
+
+    dataset: str = "synthetic"
+    data_dir: str | os.PathLike | None = None
+    classes: int = 4
+    samples: int | None = None
+    test_samples: int | None = None
+    eval_samples: int = 4096
+    batch: int = 32
+    noise: float = 0.2
+    partition: float | str | None = None
+    workers: int | None = None
+    data_seed: int = 0
+    init_seed: int = 0
+    has_metric: ClassVar[bool] = True
+    metric_name: ClassVar[str] = "test_accuracy"
+
+    def __post_init__(self):
+        if self.dataset not in _DATASETS:
+            raise ValueError(f"dataset={self.dataset!r} must be one of {_DATASETS}")
+        if self.dataset == "synthetic":
+            if self.data_dir is not None:
+                raise ValueError(
+                    f"data_dir={str(self.data_dir)!r} is only read for "
+                    "dataset='mnist' or 'cifar10', not dataset='synthetic'"
+                )
+        elif self.data_dir is None:
+            raise ValueError(
+                f"dataset={self.dataset!r} needs data_dir, the folder holding "
+                "its files (see absjax.datasets for where to get them)"
+            )
+        elif not Path(self.data_dir).is_dir():
+            raise ValueError(
+                f"data_dir={str(self.data_dir)!r} is not an existing directory"
+            )
+        check_int("classes", self.classes, low=2)
+        for name in ("samples", "test_samples"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name))
+        for name in ("eval_samples", "batch"):
+            check_int(name, getattr(self, name))
+        check_real("noise", self.noise, 0.0)
+        check_int("data_seed", self.data_seed, low=0)
+        check_int("init_seed", self.init_seed, low=0)
+        if self.workers is not None:
+            check_int("workers", self.workers)
+        if self.partition is not None:
+            if self.partition != _IID_SHARDS:
+                try:
+                    alpha = check_real("partition", self.partition, 0, strict_low=True)
+                except ValueError:
+                    raise ValueError(
+                        f"partition={self.partition!r} must be None, "
+                        f"{_IID_SHARDS!r} or a Dirichlet alpha in (0, inf)"
+                    ) from None
+                object.__setattr__(self, "partition", alpha)
+            if self.workers is None:
+                raise ValueError(
+                    f"partition={self.partition!r} needs workers, the number "
+                    "of workers (the simulator's num_workers) to split over"
+                )
+        object.__setattr__(self, "_data", None)
+
+    # ----------------------------------------------------------------- data
+    @property
+    def num_classes(self) -> int:
+        """``classes`` for synthetic data, 10 for MNIST and CIFAR-10."""
+        if self.dataset == "synthetic":
+            return self.classes
+        return datasets.NUM_CLASSES
+
+    def _synthetic(self, rng: np.random.Generator):
+        """Draws the class structure from ``rng``; returns ``draw(rng, n)``,
+        which draws ``n`` rows ``(x, y)`` in the model's layout."""
+        raise NotImplementedError
+
+    def _layout(self, images: np.ndarray) -> np.ndarray:
+        """Real images ``(n, rows, cols, channels)`` in the model's layout."""
+        raise NotImplementedError
+
+    def _arrays(self):
+        rng = np.random.default_rng(self.data_seed)
+        if self.dataset == "synthetic":
+            n = self.samples or _SYNTHETIC_SAMPLES
+            m = self.test_samples or _SYNTHETIC_TEST
+            # Independent streams: test_samples does not change the training set.
+            structure, train, test = rng.spawn(3)
+            draw = self._synthetic(structure)
+            return (*draw(train, n), *draw(test, m))
+        load = datasets.load_mnist if self.dataset == "mnist" else datasets.load_cifar10
+        raw = load(self.data_dir)
+        train = rng.permutation(raw["y_train"].size)[: self.samples]
+        test = rng.permutation(raw["y_test"].size)[: self.test_samples]
+        x, x_test = raw["x_train"][train], raw["x_test"][test]
+        mean = x.mean(axis=(0, 1, 2))
+        std = x.std(axis=(0, 1, 2))
+        std = np.where(std > 0, std, 1.0)  # a constant channel stays centred
+        x, x_test = (x - mean) / std, (x_test - mean) / std
+        return (
+            self._layout(x),
+            raw["y_train"][train],
+            self._layout(x_test),
+            raw["y_test"][test],
+        )
+
+    def _shards(self, labels: np.ndarray) -> Data:
+        alpha = None if self.partition == _IID_SHARDS else self.partition
+        parts = datasets.dirichlet_partition(
+            labels, self.workers, alpha, seed=self.data_seed
+        )
+        sizes = [p.size for p in parts]
+        if min(sizes) == 0:
+            raise ValueError(
+                f"partition={self.partition!r} leaves worker {sizes.index(0)} of "
+                f"workers={self.workers} with an empty shard (shard sizes "
+                f"{sizes}); use a larger alpha, more samples or fewer workers"
+            )
+        shards = np.full((self.workers, max(sizes)), _PAD, np.int32)
+        for worker, part in enumerate(parts):
+            shards[worker, : part.size] = part
+        return {
+            "shards": jnp.asarray(shards),
+            "shard_size": jnp.asarray(sizes, jnp.int32),
+        }
+
+    @property
+    def data(self) -> Data:
+        """``x``, ``y``, ``x_test``, ``y_test`` and, with a partition,
+        ``shards`` ``(workers, max_shard)`` int32 (padded with -1) and
+        ``shard_size`` ``(workers,)`` int32; built once, on first use."""
+        if self._data is None:
+            x, y, x_test, y_test = self._arrays()
+            data = {
+                "x": jnp.asarray(x, float),
+                "y": jnp.asarray(y, jnp.int32),
+                "x_test": jnp.asarray(x_test, float),
+                "y_test": jnp.asarray(y_test, jnp.int32),
+            }
+            if self.partition is not None:
+                data.update(self._shards(np.asarray(y)))
+            object.__setattr__(self, "_data", data)
+        return self._data
+
+    def check_workers(self, num_workers: int) -> None:
+        """Raises ``ValueError`` unless ``workers`` (if set) is ``num_workers``
+        and, with a partition, every shard is non-empty."""
+        if self.workers is not None and self.workers != num_workers:
+            raise ValueError(
+                f"the objective's workers={self.workers} must equal the "
+                f"simulator's num_workers={num_workers}"
+            )
+        if self.partition is not None:
+            _ = self.data  # builds the shards; raises if one is empty
+
+    # ---------------------------------------------------------------- model
+    def apply(self, w: dict, x: jax.Array) -> jax.Array:
+        """Logits ``(rows, num_classes)`` of a batch of inputs."""
+        raise NotImplementedError
+
+    def sample(self, key, data, worker=0):
+        """``batch`` training-row indices, with replacement, from the whole
+        set or from worker ``worker``'s shard.
+
+        A shard's size is a traced number, so its positions are drawn with
+        ``jax.random.randint``; ``uniform_indices`` needs a static size.
+        """
+        if self.partition is None:
+            return uniform_indices(key, (self.batch,), data["x"].shape[0])
+        size = data["shard_size"][worker]
+        position = jax.random.randint(key, (self.batch,), 0, size)
+        return data["shards"][worker, position]
+
+    def _batch_cross_entropy(self, w, x, y):
+        return jnp.mean(_cross_entropy(self.apply(w, x), y))
+
+    def gradient(self, data, w, batch):
+        x, y = data["x"][batch], data["y"][batch]
+        return jax.grad(self._batch_cross_entropy)(w, x, y)
+
+    def batch_loss(self, data, w, batch):
+        return self._batch_cross_entropy(w, data["x"][batch], data["y"][batch])
+
+    def _row_mean(self, w, x, y, per_row):
+        """Mean of ``per_row(logits, labels)`` over the rows, in chunks of
+        ``_EVAL_NUMBERS`` input numbers."""
+        chunk = max(1, _EVAL_NUMBERS // math.prod(x.shape[1:]))
+        if x.shape[0] <= chunk:
+            return jnp.mean(per_row(self.apply(w, x), y))
+
+        def one(row):
+            xi, yi = row
+            return per_row(self.apply(w, xi[None]), yi[None])[0]
+
+        return jnp.mean(jax.lax.map(one, (x, y), batch_size=chunk))
+
+    def loss(self, data, w):
+        n = self.eval_samples
+        x, y = data["x"][:n], data["y"][:n]
+        return self._row_mean(w, x, y, _cross_entropy)
+
+    def metric(self, data, w):
+        def correct(logits, labels):
+            return (jnp.argmax(logits, axis=-1) == labels).astype(logits.dtype)
+
+        return self._row_mean(w, data["x_test"], data["y_test"], correct)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class MLP(_Classifier):
+    """Multi-layer perceptron ``dense-relu-...-dense`` with cross-entropy loss.
+
+    The model is ``{"dense_0": ..., "dense_{L-1}": ..., "output": ...}``, each
+    ``{"weights": (fan_in, fan_out), "bias": (fan_out,)}``, one hidden layer
+    of each width in ``hidden`` (``()``: softmax regression). ``init`` draws
+    it, layer by layer, from ``numpy.random.default_rng(init_seed)`` (so it is
+    the same on every backend and costs no compile): He-normal weights
+    before a relu, Glorot-uniform for the logits, zero biases (``_layer``).
+
+    Own fields: ``hidden`` (default ``(64,)``); for the synthetic data ``dim``
+    (16 features), ``clusters`` (1 base point per class) and ``noise`` (0.2).
+
+    **Synthetic data**: a sign-symmetric Gaussian mixture (a multi-class
+    XOR) in a ``L = min(4, dim)``-dimensional latent space embedded in ``dim``
+    dimensions. Base points ``b_k = |g_k|``, ``g_k ~ N(0, I_L)``, ``k < classes
+    * clusters``, belong to class ``k mod classes``; a row picks ``k`` and a
+    sign pattern ``s`` in ``{-1, 1}^L`` uniformly and is ``x = B (s * b_k +
+    noise * e) + noise * e'``, with ``B`` a random ``(dim, L)`` orthonormal
+    basis and standard normal ``e, e'``. Every class thus has ``2^L``
+    clusters per base point, and its distribution is unchanged by flipping
+    any latent coordinate (``z = s * b_k + noise * e``), so the best linear
+    model predicts from its biases alone (chance accuracy, for every
+    ``data_seed``), while the class depends on ``z`` only through ``|z|``,
+    which a relu layer computes (``|a| = relu(a) + relu(-a)``). Measured, with
+    300 SGD steps of 32 rows (learning rate 0.1) on the defaults: about 0.87
+    test accuracy for ``hidden=(64,)``, 0.27 for ``hidden=()``, chance 0.25;
+    ``noise`` sets the overlap of the classes.
+
+    >>> obj = MLP(hidden=(32, 32), dim=8, classes=3)
+    >>> obj.data["x"].shape, obj.data["y_test"].shape
+    ((4096, 8), (1024,))
+    """
+
+    hidden: tuple[int, ...] = (64,)
+    dim: int = 16
+    clusters: int = 1
+    name: ClassVar[str] = "mlp"
+
+    def __post_init__(self):
+        object.__setattr__(
+            self, "hidden", _check_widths("hidden", self.hidden, allow_empty=True)
+        )
+        check_int("dim", self.dim)
+        check_int("clusters", self.clusters)
+        super().__post_init__()
+
+    def _synthetic(self, rng):
+        latent = min(_LATENT, self.dim)
+        count = self.classes * self.clusters
+        base = np.abs(rng.standard_normal((count, latent)))
+        basis = np.linalg.qr(rng.standard_normal((self.dim, latent)))[0]
+
+        def draw(rng, n):
+            cluster = rng.integers(0, count, n)
+            signs = rng.choice(np.array([-1.0, 1.0]), (n, latent))
+            z = signs * base[cluster] + self.noise * rng.standard_normal((n, latent))
+            x = z @ basis.T + self.noise * rng.standard_normal((n, self.dim))
+            return x.astype(np.float32), (cluster % self.classes).astype(np.int32)
+
+        return draw
+
+    def _layout(self, images):
+        return images.reshape(images.shape[0], -1)
+
+    def init(self, data):
+        rng, dtype = np.random.default_rng(self.init_seed), data["x"].dtype
+        widths = (data["x"].shape[1], *self.hidden, self.num_classes)
+        w = {}
+        for i in range(len(self.hidden)):
+            shape = (widths[i], widths[i + 1])
+            w[f"dense_{i}"] = _layer(rng, shape, "weights", True, dtype)
+        w["output"] = _layer(rng, widths[-2:], "weights", False, dtype)
+        return w
+
+    def apply(self, w, x):
+        for i in range(len(self.hidden)):
+            layer = w[f"dense_{i}"]
+            x = jax.nn.relu(x @ layer["weights"] + layer["bias"])
+        return x @ w["output"]["weights"] + w["output"]["bias"]
+
+
+def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """3x3 convolution, stride 1, ``SAME`` zero padding, NHWC and HWIO.
+
+    Equal to ``jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+    dimension_numbers=("NHWC", "HWIO", "NHWC"))`` (tested), computed as one
+    matmul of the nine shifted copies of ``x`` (im2col): on XLA's CPU backend
+    a training step is about 3x faster, and vmapped over per-worker kernels it
+    stays a batched matmul instead of a grouped convolution.
+    """
+    rows, cols = x.shape[1], x.shape[2]
+    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    patches = jnp.concatenate(
+        [padded[:, i : i + rows, j : j + cols, :] for i in range(3) for j in range(3)],
+        axis=-1,
+    )
+    return patches @ kernel.reshape(-1, kernel.shape[-1])
+
+
+def max_pool2(x: jax.Array) -> jax.Array:
+    """2x2 max pooling, stride 2, NHWC; an odd last row or column is dropped."""
+    n, rows, cols, channels = x.shape
+    x = x[:, : rows - rows % 2, : cols - cols % 2]
+    return x.reshape(n, rows // 2, 2, cols // 2, 2, channels).max(axis=(2, 4))
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class CNN(_Classifier):
+    """Small convolutional net ``[conv3x3-relu-maxpool2] x L - dense``.
+
+    One block per width in ``channels`` (``conv3x3``, relu, ``max_pool2``), then
+    a dense layer from the flattened ``(rows // 2^L, cols // 2^L,
+    channels[-1])`` features to the logits (LeCun et al., "Gradient-based
+    learning applied to document recognition", 1998). The model is
+    ``{"conv_0": {"kernel": (3, 3, c_in, c_out), "bias": (c_out,)}, ...,
+    "output": {"weights", "bias"}}``, drawn like the ``MLP``'s: He-normal
+    kernels (fan-in ``9 c_in``), Glorot-uniform output weights, zero biases.
+
+    Own fields: ``channels`` (default ``(8, 16)``); for the synthetic images
+    ``image_size`` (16) and ``noise`` (0.7).
+
+    **Synthetic data**: ``image_size x image_size`` single-channel images.
+    Each class has a template of ``t = image_size // 2`` squared i.i.d.
+    standard normal pixels, scaled to unit root-mean-square; an image is
+    ``noise`` times standard normal pixel noise plus its class template pasted
+    at the centre shifted by up to ``s = max(1, image_size // 8)`` pixels
+    (uniform integers in ``[-s, s]``, independently per axis), so the features
+    must be found anywhere in a window: a CNN learns it in a few hundred SGD
+    steps (about 0.94 test accuracy after 300 steps of 32 images at the default
+    ``noise = 0.7``, chance 0.25).
+
+    >>> obj = CNN(channels=(4,), image_size=8, samples=64, test_samples=16)
+    >>> obj.data["x"].shape, obj.init(obj.data)["output"]["weights"].shape
+    ((64, 8, 8, 1), (64, 4))
+    """
+
+    channels: tuple[int, ...] = (8, 16)
+    image_size: int = 16
+    noise: float = 0.7
+    name: ClassVar[str] = "cnn"
+
+    def __post_init__(self):
+        object.__setattr__(
+            self,
+            "channels",
+            _check_widths("channels", self.channels, allow_empty=False),
+        )
+        super().__post_init__()
+        # Synthetic images are pooled len(channels) times; real ones are
+        # checked when they are loaded.
+        low = 4 if self.dataset != "synthetic" else max(4, 2 ** len(self.channels))
+        check_int("image_size", self.image_size, low=low)
+
+    def _synthetic(self, rng):
+        size, t = self.image_size, self.image_size // 2
+        shift = max(1, size // 8)
+        templates = rng.standard_normal((self.classes, t, t))
+        templates /= np.sqrt(np.mean(templates**2, axis=(1, 2), keepdims=True))
+
+        def draw(rng, n):
+            y = rng.integers(0, self.classes, n)
+            offset = (size - t) // 2 + rng.integers(-shift, shift + 1, (n, 2))
+            rows = offset[:, 0, None, None] + np.arange(t)[None, :, None]
+            cols = offset[:, 1, None, None] + np.arange(t)[None, None, :]
+            x = self.noise * rng.standard_normal((n, size, size))
+            x[np.arange(n)[:, None, None], rows, cols] += templates[y]
+            return x[..., None].astype(np.float32), y.astype(np.int32)
+
+        return draw
+
+    def _layout(self, images):
+        smallest = min(images.shape[1:3])
+        if smallest < 2 ** len(self.channels):
+            raise ValueError(
+                f"channels={self.channels} pools {len(self.channels)} times, "
+                f"too often for {images.shape[1]}x{images.shape[2]} images"
+            )
+        return images
+
+    def init(self, data):
+        rng, dtype = np.random.default_rng(self.init_seed), data["x"].dtype
+        rows, cols, c_in = data["x"].shape[1:]
+        w = {}
+        for i, c_out in enumerate(self.channels):
+            shape = (3, 3, c_in, c_out)
+            w[f"conv_{i}"] = _layer(rng, shape, "kernel", True, dtype)
+            rows, cols, c_in = rows // 2, cols // 2, c_out
+        shape = (rows * cols * c_in, self.num_classes)
+        w["output"] = _layer(rng, shape, "weights", False, dtype)
+        return w
+
+    def apply(self, w, x):
+        for i in range(len(self.channels)):
+            layer = w[f"conv_{i}"]
+            x = max_pool2(jax.nn.relu(conv3x3(x, layer["kernel"]) + layer["bias"]))
+        x = x.reshape(x.shape[0], -1)
+        return x @ w["output"]["weights"] + w["output"]["bias"]
+
+
+mlp = MLP
+cnn = CNN
+
+_COMMON_TYPES = {
+    "dataset": str,
+    "data_dir": str,
+    "classes": int,
+    "samples": int,
+    "test_samples": int,
+    "eval_samples": int,
+    "batch": int,
+    "noise": float,
+    "partition": _parse_partition,
+    "workers": int,
+    "data_seed": int,
+    "init_seed": int,
+}
+
+_REGISTRY = {
+    "mlp": (
+        MLP,
+        {"hidden": _parse_widths, "dim": int, "clusters": int, **_COMMON_TYPES},
+    ),
+    "cnn": (
+        CNN,
+        {"channels": _parse_widths, "image_size": int, **_COMMON_TYPES},
+    ),
+}

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from test_datasets import _write_cifar, _write_mnist
 
-from absjax import datasets, networks, objectives
+from absjax import Ensemble, Simulator, datasets, delays, networks, objectives, policies
 from absjax.networks import CNN, MLP, conv3x3, max_pool2
 
 SMALL = [
@@ -432,3 +432,16 @@ INVALID_ARGS = [
 def test_invalid_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_mlp_learns_in_the_simulator_under_k_async_and_abs():
+    """Chance is 1/4; a linear model stays there (see above); the margin is 0.3."""
+    mlp = MLP(hidden=(32,), samples=2048, test_samples=512)
+    sims = [
+        Simulator(8, policy, delays.exponential(1.0), mlp, lr=0.1, rounds=300)
+        for policy in (policies.k_async(2), policies.abs_(k0=1, t0=2.0))
+    ]
+    for result in Ensemble(sims).run(seeds=4, chunk=4):
+        accuracy = result.test_accuracy[:, -1]
+        assert accuracy.min() > 0.25 + 0.3, (result.policy, accuracy)
+        assert not result.diverged.any()

@@ -27,8 +27,15 @@ Randomness: a seed's keys are ``RunKeys(speed, delay, batch)``, split from
 ``sample(fold_in(delay, r + 1), (N,))`` (its worker's entry); the ``j``-th
 mid-round restart of a batch policy (slot ``j``) from ``fold_in(fold_in(delay,
 r + 1), j)``; and its minibatch from ``fold_in(fold_in(batch, r + 1), slot * N +
-worker)``. Keys therefore depend only on the global seed index, the round, the
-slot and the worker (``Simulator.job_draws`` replays them).
+worker)``. The delay model gets the jobs' worker indices (``arange(N)`` for a
+slot-0 block, the worker for a mid-round restart), which a per-worker
+:class:`~absjax.delays.Trace` uses to pick its column. The persistent-straggler
+chain (``SimState.slow``, one state per worker) moves at every job start with a
+uniform from ``fold_in(job key, delays.CHAIN_STREAM)``, drawn like the durations
+(the slot-0 block's entry of the worker, or the restart's own); the initial jobs
+draw their state from the chain's stationary law. Keys therefore depend only
+on the global seed index, the round, the slot and the worker
+(``Simulator.job_draws`` replays them).
 
 >>> from absjax import delays, objectives, policies
 >>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
@@ -40,6 +47,7 @@ slot and the worker (``Simulator.job_draws`` replays them).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -82,6 +90,7 @@ class SimState(NamedTuple):
     slot: jax.Array  # (num_workers,) int32, each job's slot (0: round end)
     models: Any  # pytree, leaves (num_workers, ...), the model each job read
     speed: jax.Array  # (num_workers,) float, per-worker slowdown factors
+    slow: jax.Array  # (num_workers,) bool, straggler-chain state of each job
     k: jax.Array  # () int32, K of the next round
     tau: jax.Array  # () int32, staleness bound in force for the next round
     loss: jax.Array  # () float, the server's loss estimate (nan: none yet)
@@ -112,6 +121,7 @@ class RoundInfo(NamedTuple):
     restarted: jax.Array  # (num_workers,) bool, restarted at the round end
     cancelled: jax.Array  # (num_workers,) bool, job abandoned at the round end
     blocked: jax.Array  # (num_workers,) bool, idle after the round (SSP)
+    slow: jax.Array  # (num_workers,) bool, chain state of each job after it
     loss_estimate: jax.Array  # () float, the server's loss estimate after it
 
 
@@ -256,19 +266,31 @@ class Simulator:
         key_seed = jax.random.fold_in(base_key, seed_index)
         return RunKeys(*jax.random.split(key_seed, 3))
 
-    def _durations(self, keys: RunKeys, r, slot, params, speed):
-        """Durations of jobs started in round ``r`` (``-1``: at time 0).
+    def _durations(self, keys: RunKeys, r, slot, params, speed, worker, previous):
+        """Durations and chain states of jobs started in round ``r`` (``-1``:
+        at time 0).
 
-        Slot 0 draws one block for all workers (``speed`` has shape ``(N,)``);
-        mid-round slot ``j`` draws one job (``speed`` is that worker's factor).
+        Slot 0 draws one block for all workers (``speed`` and ``worker =
+        arange(N)`` have shape ``(N,)``); mid-round slot ``j`` draws one job
+        (``speed`` is that worker's factor, ``worker`` its index).
+        ``previous`` holds the workers' chain states at their previous jobs
+        (``None`` at time 0: the stationary law).
         """
         key = jax.random.fold_in(keys.delay, r + 1)
         if not (isinstance(slot, int) and slot == 0):
             key = jax.random.fold_in(key, slot)
         policy = self.policy
-        return self.delay.sample(
-            key, params.delay, speed, policy.local_steps, policy.local_duration
+        slow = self.delay.chain(key, params.delay, jnp.shape(speed), previous)
+        duration = self.delay.sample(
+            key,
+            params.delay,
+            speed,
+            policy.local_steps,
+            policy.local_duration,
+            worker=worker,
+            slow=slow,
         )
+        return duration, slow
 
     def _sample(self, keys: RunKeys, r, slot, worker, data):
         """The samples of job ``(r, slot, worker)``: one minibatch, or with U
@@ -287,23 +309,45 @@ class Simulator:
     ):
         """The randomness of every job of one seed, for replay and testing.
 
-        Returns a function ``draw(r, slot, worker) -> (duration, sample)``: the
-        job that ``worker`` starts at the end of round ``r`` (``slot = 0``; ``r =
-        -1`` for the initial jobs at time 0) or as the ``slot``-th mid-round
-        restart of round ``r`` (batch policies), exactly as :meth:`run` draws it.
-        With U local steps ``sample`` stacks the U steps' samples.
+        Returns a function ``draw(r, slot, worker, previous=False) -> (duration,
+        sample)``: the job that ``worker`` starts at the end of round ``r``
+        (``slot = 0``; ``r = -1`` for the initial jobs at time 0) or as the
+        ``slot``-th mid-round restart of round ``r`` (batch policies), exactly
+        as :meth:`run` draws it. With U local steps ``sample`` stacks the U
+        steps' samples. A duration depends on the worker's persistent-straggler
+        chain, i.e. on its history: ``previous`` is the chain state of the
+        worker's previous job (ignored for ``r = -1``), and ``draw.slow(r, slot,
+        worker, previous)`` gives the new job's state. Without a chain
+        (``markov_slow = 0``, the default) every state is ``False``.
         """
         params = self.params if params is None else params
         keys = self.seed_keys(jax.random.key(seed), seed_index)
-        speed = self.delay.worker_speeds(keys.speed, params.delay, self.num_workers)
+        n = self.num_workers
+        speed = self.delay.worker_speeds(keys.speed, params.delay, n)
 
-        def draw(r: int, slot: int, worker: int):
+        @functools.cache
+        def block(r: int, previous: bool):  # slot 0: all workers at once
+            before = None if r == -1 else jnp.full((n,), previous)
+            return self._durations(keys, r, 0, params, speed, jnp.arange(n), before)
+
+        @functools.cache
+        def single(r: int, slot: int, worker: int, previous: bool):
+            before = None if r == -1 else jnp.asarray(previous)
+            return self._durations(keys, r, slot, params, speed[worker], worker, before)
+
+        def job(r: int, slot: int, worker: int, previous: bool):
             if slot == 0:
-                duration = self._durations(keys, r, 0, params, speed)[worker]
-            else:
-                duration = self._durations(keys, r, slot, params, speed[worker])
+                duration, slow = block(r, bool(previous))
+                return duration[worker], slow[worker]
+            return single(r, slot, worker, bool(previous))
+
+        def draw(r: int, slot: int, worker: int, previous: bool = False):
+            duration = job(r, slot, worker, previous)[0]
             return duration, self._sample(keys, r, slot, worker, params.data)
 
+        draw.slow = lambda r, slot, worker, previous=False: bool(
+            job(r, slot, worker, previous)[1]
+        )
         return draw
 
     def _update(self, params, model, samples):
@@ -367,7 +411,9 @@ class Simulator:
         n = self.num_workers
         speed = self.delay.worker_speeds(keys.speed, params.delay, n)
         w = self.objective.init(params.data)
-        remaining = self._durations(keys, -1, 0, params, speed)
+        remaining, slow = self._durations(
+            keys, -1, 0, params, speed, jnp.arange(n), None
+        )
         opt_state = self.optimizer.init(w) if self.optimizer is not None else ()
         zero = jnp.zeros((), remaining.dtype)
         view = rules_lib.ServerView.initial(n, params.k, params.tau)
@@ -388,6 +434,7 @@ class Simulator:
             slot=jnp.zeros((n,), jnp.int32),
             models=jax.tree.map(lambda p: jnp.broadcast_to(p, (n,) + p.shape), w),
             speed=speed,
+            slow=slow,
             k=jnp.asarray(params.k, jnp.int32),
             tau=jnp.asarray(tau, jnp.int32),
             loss=loss,
@@ -446,6 +493,7 @@ class Simulator:
             base=state.base,
             slot=state.slot,
             models=state.models,
+            slow=state.slow,
             weighted=weighted,
             count=state.k,
             weight_sum=jnp.sum(omega),
@@ -503,7 +551,9 @@ class Simulator:
                 c["weighted"],
                 update,
             )
-            duration = self._durations(keys, t, j + 1, params, state.speed[i])
+            duration, slow = self._durations(
+                keys, t, j + 1, params, state.speed[i], i, c["slow"][i]
+            )
             remaining = c["remaining"] - dt
             remaining = remaining.at[i].set(jnp.where(mid, duration, remaining[i]))
             models = jax.tree.map(
@@ -515,6 +565,7 @@ class Simulator:
                 slot=c["slot"].at[i].set(jnp.where(mid, j + 1, c["slot"][i])),
                 start=c["start"].at[i].set(jnp.where(mid, now, c["start"][i])),
                 models=models,
+                slow=c["slow"].at[i].set(jnp.where(mid, slow, c["slow"][i])),
                 weighted=weighted,
                 count=c["count"] + accept,
                 weight_sum=c["weight_sum"] + omega,
@@ -543,6 +594,7 @@ class Simulator:
             slot=state.slot,
             start=-state.age,  # each job's start, relative to the round's start
             models=state.models,
+            slow=state.slow,
             weighted=jax.tree.map(jnp.zeros_like, state.w),
             count=jnp.int32(0),
             weight_sum=jnp.zeros((), dtype),
@@ -653,7 +705,10 @@ class Simulator:
                 blocked = free & ahead
             restart = (free & ~blocked) | over_stale
             cancelled = over_stale
-        duration = self._durations(keys, t, 0, params, state.speed)
+        duration, slow = self._durations(
+            keys, t, 0, params, state.speed, jnp.arange(n), r["slow"]
+        )
+        slow = jnp.where(restart, slow, r["slow"])
         models = jax.tree.map(
             lambda m, p: jnp.where(restart.reshape((n,) + (1,) * p.ndim), p, m),
             r["models"],
@@ -673,6 +728,7 @@ class Simulator:
             slot=jnp.where(restart, 0, r["slot"]),
             models=models,
             speed=state.speed,
+            slow=slow,
             k=k_next,
             tau=tau_next,
             loss=loss,
@@ -700,6 +756,7 @@ class Simulator:
             restarted=restart,
             cancelled=cancelled,
             blocked=blocked,
+            slow=slow,
             loss_estimate=loss,
         )
         return new_state, info
@@ -957,6 +1014,11 @@ class Simulator:
             old = node[leaf]
             if isinstance(old, dict):
                 raise ValueError(f"grid name {name!r} names a group, not a number")
+            if np.ndim(old):
+                raise ValueError(
+                    f"grid name {name!r} names an array (trace data), not a "
+                    "number: it cannot be gridded"
+                )
             dtype = np.asarray(old).dtype
             if np.issubdtype(dtype, np.integer) and not np.all(
                 column == np.round(column)
@@ -992,12 +1054,20 @@ class Simulator:
         for name in ("compute", "upload", "download"):
             law = getattr(self.delay, name)
             if law is not None:
-                type(law)(**{k: float(v) for k, v in delay[name].items()})
+                law.check(delay[name])
         delays_lib.Delay(
             self.delay.compute,
-            straggler_prob=float(delay["straggler_prob"]),
-            straggler_factor=float(delay["straggler_factor"]),
-            speed_spread=float(delay["speed_spread"]),
+            **{
+                name: float(delay[name])
+                for name in (
+                    "straggler_prob",
+                    "straggler_factor",
+                    "speed_spread",
+                    "markov_slow",
+                    "markov_recover",
+                    "markov_factor",
+                )
+            },
         )
         weight = pick(gridded.weight, axes.weight)
         type(self.weight)(**{k: float(v) for k, v in weight.items()})

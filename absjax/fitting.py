@@ -6,8 +6,9 @@ simulate; :func:`fit_all` ranks several laws by AIC. :func:`load_trace` reads
 measured per-job durations from a CSV file (spec section 4, "traces") as one
 array per worker; :func:`pooled` concatenates them to fit one law to a whole
 cluster and :func:`per_worker_fits` fits each worker on its own (the per-worker
-Gamma fits of DSAG). Everything is float64 numpy/scipy; the engine is never
-imported.
+Gamma fits of DSAG); to simulate the measured durations themselves, resample
+them with :class:`absjax.delays.Trace`. Everything is float64 numpy/scipy; the
+engine is never imported.
 
 Model choice uses Akaike's criterion ``AIC = 2 k - 2 log L`` with ``k`` the
 number of fitted parameters (Akaike 1974, "A new look at the statistical model
@@ -43,10 +44,8 @@ statistic to compare laws rather than the p-value as a test.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +53,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from absjax import delays
-from absjax._validate import check_int
+from absjax._traces import load_trace as load_trace
 
 FIT_LAWS = ("exp", "shifted_exp", "lognormal", "gamma", "pareto")
 _NUM_PARAMS = {"exp": 1, "shifted_exp": 2, "lognormal": 2, "gamma": 2, "pareto": 2}
@@ -252,167 +251,8 @@ def best_fit(
 
 
 # --------------------------------------------------------------------- traces
-
-
-def _parse_duration(cell: str, where: str) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        raise ValueError(f"{where}: duration {cell!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: duration {cell!r} is not finite")
-    if value < 0:
-        raise ValueError(f"{where}: duration {cell!r} is negative")
-    return value
-
-
-def _read_rows(path: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV file as ``(line number, stripped cells)``."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read the trace file ({e})") from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise ValueError(f"{path}: not a readable CSV file ({e})") from None
-    return [(line, row) for line, row in rows if any(row)]
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _load_wide(path, header, body) -> tuple[list[str], list[list[float]]]:
-    line0 = header[0]
-    names = list(header[1])
-    while names and not names[-1]:  # a trailing comma on the header
-        names.pop()
-    for j, name in enumerate(names):
-        if not name:
-            raise ValueError(f"{path}:{line0}: column {j + 1} has no worker name")
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise ValueError(f"{path}:{line0}: worker name {dup!r} appears twice")
-    if all(_is_number(n) for n in names) and names != [
-        str(i) for i in range(len(names))
-    ]:
-        raise ValueError(
-            f"{path}:{line0}: unknown layout: the first line looks like data; a "
-            "wide trace needs a header of worker names (or ids 0..N-1), a long "
-            "trace the header 'worker,duration'"
-        )
-    columns: list[list[float]] = [[] for _ in names]
-    for line, row in body:
-        if any(row[len(names) :]):
-            raise ValueError(
-                f"{path}:{line}: {len(row)} cells, but the header names "
-                f"{len(names)} workers"
-            )
-        for j, cell in enumerate(row[: len(names)]):
-            if cell:
-                where = f"{path}:{line}: column {j + 1} ({names[j]!r})"
-                columns[j].append(_parse_duration(cell, where))
-    return names, columns
-
-
-def _load_long(path, header, body, num_workers):
-    order = [c.lower() for c in header[1]]
-    iw, idur = order.index("worker"), order.index("duration")
-    records = []
-    for line, row in body:
-        if len(row) != 2:
-            raise ValueError(
-                f"{path}:{line}: {len(row)} cells; a long trace has 2 (worker,duration)"
-            )
-        if not row[iw]:
-            raise ValueError(f"{path}:{line}: empty worker id")
-        where = f"{path}:{line}: column {idur + 1} ('duration')"
-        records.append((line, row[iw], _parse_duration(row[idur], where)))
-    if all(w.isdigit() for _, w, _ in records):
-        ids = [int(w) for _, w, _ in records]
-        count = num_workers if num_workers is not None else max(ids, default=-1) + 1
-        for (line, w, _), i in zip(records, ids, strict=True):
-            if i >= count:
-                raise ValueError(
-                    f"{path}:{line}: worker id {w} must be in [0, {count - 1}] "
-                    f"(num_workers={num_workers})"
-                )
-        names = [str(i) for i in range(count)]
-        index = ids
-    else:
-        names = list(dict.fromkeys(w for _, w, _ in records))
-        index = [names.index(w) for _, w, _ in records]
-    columns: list[list[float]] = [[] for _ in names]
-    for (_, _, value), i in zip(records, index, strict=True):
-        columns[i].append(value)
-    return names, columns
-
-
-def load_trace(
-    path: str | os.PathLike, num_workers: int | None = None
-) -> list[np.ndarray]:
-    """Reads measured per-job durations from a CSV file, one array per worker.
-
-    Two layouts, told apart by the header (the first non-blank line):
-
-    - **wide**: one column per worker, a header of worker names, one job per
-      row; columns may be ragged (empty cells are skipped). A header of numbers
-      is taken for data unless it is exactly the ids ``0,1,...,N-1``.
-    - **long**: the header ``worker,duration`` (either order, any case) and one
-      job per row. Worker ids ``0..N-1`` order the workers by id (with
-      ``num_workers``, ``N = num_workers``, else the largest id plus one);
-      any other names order them by first appearance.
-
-    Durations must be finite and ``>= 0`` (a zero is kept; :func:`fit` refuses
-    it). Blank lines are skipped; a UTF-8 byte-order mark is ignored.
-
-    Args:
-      path: the CSV file.
-      num_workers: if given, the number of workers the trace must have.
-
-    Returns:
-      A list of 1-D float64 arrays, one per worker, each in file order.
-
-    Raises:
-      ValueError: naming the file and, where it applies, the line and column:
-        a missing or unreadable file, no header or no durations, a cell that is
-        not a number, a negative or non-finite duration, a worker with no
-        durations, a worker count other than ``num_workers``, or a header that
-        fits neither layout.
-    """
-    path = os.fspath(path)
-    if num_workers is not None:
-        num_workers = check_int("num_workers", num_workers)
-    rows = _read_rows(path)
-    if not rows:
-        raise ValueError(f"{path}: the file is empty (no header, no numeric data)")
-    header, body = rows[0], rows[1:]
-    lowered = [c.lower() for c in header[1]]
-    if sorted(lowered) == ["duration", "worker"]:
-        names, columns = _load_long(path, header, body, num_workers)
-    elif "worker" in lowered or "duration" in lowered:
-        raise ValueError(
-            f"{path}:{header[0]}: unknown layout: header {header[1]!r} mentions "
-            "'worker'/'duration' but a long trace has exactly the columns "
-            "'worker,duration'"
-        )
-    else:
-        names, columns = _load_wide(path, header, body)
-    if not any(columns):
-        raise ValueError(f"{path}: no durations below the header (no numeric data)")
-    if num_workers is not None and len(names) != num_workers:
-        raise ValueError(
-            f"{path}: the trace has {len(names)} workers; num_workers={num_workers}"
-        )
-    for j, (name, column) in enumerate(zip(names, columns, strict=True)):
-        if not column:
-            raise ValueError(f"{path}: worker {name!r} (number {j}) has no durations")
-    return [np.asarray(c, dtype=np.float64) for c in columns]
+# load_trace (re-exported above) reads CSV traces; it lives in absjax._traces,
+# which absjax.delays.Trace shares.
 
 
 def _check_trace(trace: Any) -> list[np.ndarray]:

@@ -310,12 +310,13 @@ class TimingOnly(Objective):
 
     The fast way to study round times, staleness, waste and idle time, or to
     calibrate a delay model against a few measured iterations: the model is
-    an empty vector, updates cost nothing, and ``loss`` is logged as ``nan``
-    (never counted as divergence).
+    one number that never changes (an empty array would trip ``lax.map``),
+    updates cost nothing, and ``loss`` is logged as ``nan`` (never counted as
+    divergence).
 
     >>> obj = timing_only()
     >>> obj.init(obj.data).shape
-    (0,)
+    (1,)
     """
 
     name: ClassVar[str] = "timing"
@@ -326,7 +327,7 @@ class TimingOnly(Objective):
         return {}
 
     def init(self, data):
-        return jnp.zeros((0,))
+        return jnp.zeros((1,))
 
     def sample(self, key, data, worker=0):
         return ()

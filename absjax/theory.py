@@ -113,6 +113,18 @@ def _fields(law: delays.Law) -> dict[str, float]:
 
 def _base_functions(law: delays.Law):
     """``(cdf, sf, kinks, mean, tail_index)`` of a law, float64 numpy."""
+    if isinstance(law, delays.Trace):  # the pooled empirical law: a step CDF
+        values = np.sort(np.concatenate([np.asarray(c) for c in law.durations]))
+
+        def cdf(x):
+            return np.searchsorted(values, x, side="right") / values.size
+
+        def sf(x):
+            return (values.size - np.searchsorted(values, x, side="right")) / (
+                values.size
+            )
+
+        return cdf, sf, tuple(np.unique(values)), float(values.mean()), math.inf
     f = _fields(law)
     if isinstance(law, delays.Exponential | delays.ShiftedExponential):
         rate, shift = f["rate"], f.get("shift", 0.0)
@@ -198,16 +210,23 @@ def _base_functions(law: delays.Law):
 class DurationLaw:
     """One worker's job duration in float64; calling it gives its CDF.
 
-    The duration is ``speed * C * (straggler_factor if straggling else 1)`` with
-    ``C`` drawn from ``law`` and a job straggling with probability
-    ``straggler_prob``: a mixture of scaled copies of ``law``, as in
-    :class:`absjax.delays.Delay` without communication time.
+    The duration is ``speed * C * (straggler_factor if straggling else 1) *
+    (slow_factor if slow else 1)`` with ``C`` drawn from ``law``, a job
+    straggling with probability ``straggler_prob`` and, independently, slow
+    with probability ``slow_prob``: a mixture of scaled copies of ``law``, as in
+    :class:`absjax.delays.Delay` without communication time. A persistent-
+    straggler chain enters with its stationary slow fraction ``slow_prob = p /
+    (p + q)``: the law of every job, and the joint law of jobs of different
+    workers started together (independent chains), e.g. one K-sync round.
+    Consecutive jobs of a worker are correlated, which this does not describe.
 
     Attributes:
       law: the base law (an :mod:`absjax.delays` law).
       speed: the worker's slowdown factor.
       straggler_prob: probability that a job straggles.
       straggler_factor: slowdown of a straggling job.
+      slow_prob: probability that a job is slow (persistent stragglers).
+      slow_factor: slowdown of a slow job.
       points: the points where the CDF has a kink or a jump.
       tail_index: ``alpha`` of a Pareto tail, ``inf`` for lighter tails.
 
@@ -222,22 +241,26 @@ class DurationLaw:
         speed: float = 1.0,
         straggler_prob: float = 0.0,
         straggler_factor: float = 1.0,
+        slow_prob: float = 0.0,
+        slow_factor: float = 1.0,
     ):
         self._cdf, self._sf, kinks, mean, self.tail_index = _base_functions(law)
         self.law = law
         self.speed = _real("speed", speed)
         p = self.straggler_prob = float(straggler_prob)
         m = self.straggler_factor = _real("straggler_factor", straggler_factor)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"straggler_prob={p!r} must be in [0, 1]")
-        if p == 0.0 or m == 1.0:
-            self.components = ((1.0, self.speed),)
-        elif p == 1.0:
-            self.components = ((1.0, self.speed * m),)
-        else:
-            self.components = ((1.0 - p, self.speed), (p, self.speed * m))
+        q = self.slow_prob = float(slow_prob)
+        f = self.slow_factor = _real("slow_factor", slow_factor)
+        for name, value in (("straggler_prob", p), ("slow_prob", q)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}={value!r} must be in [0, 1]")
+        self.components = tuple(
+            (w1 * w2, self.speed * (f1 * f2))
+            for w1, f1 in _two_point(p, m)
+            for w2, f2 in _two_point(q, f)
+        )
         self.points = tuple(sorted({f * x for _, f in self.components for x in kinks}))
-        self._mean = self.speed * mean * (1.0 - p + p * m)
+        self._mean = self.speed * mean * (1.0 - p + p * m) * (1.0 - q + q * f)
 
     def __call__(self, x):
         x = np.asarray(x, dtype=np.float64)
@@ -253,11 +276,53 @@ class DurationLaw:
         return self._mean
 
     def __repr__(self):
+        slow = (
+            f", slow_prob={self.slow_prob}, slow_factor={self.slow_factor}"
+            if self.slow_prob
+            else ""
+        )
         return (
             f"DurationLaw({self.law!r}, speed={self.speed}, "
             f"straggler_prob={self.straggler_prob}, "
-            f"straggler_factor={self.straggler_factor})"
+            f"straggler_factor={self.straggler_factor}{slow})"
         )
+
+
+def _two_point(p: float, m: float) -> tuple[tuple[float, float], ...]:
+    """``(weight, factor)`` of a slowdown by ``m`` with probability ``p``."""
+    if p == 0.0 or m == 1.0:
+        return ((1.0, 1.0),)
+    if p == 1.0:
+        return ((1.0, m),)
+    return ((1.0 - p, 1.0), (p, m))
+
+
+def _chain(delay: delays.Delay) -> tuple[float, float]:
+    """``(p / (p + q), markov_factor)``: a job is slow with the chain's
+    stationary probability."""
+    p, q = float(delay.markov_slow), float(delay.markov_recover)
+    return (p / (p + q) if p > 0 else 0.0), float(delay.markov_factor)
+
+
+def _compute_laws(delay: delays.Delay, n: int) -> list[delays.Law]:
+    """Each worker's compute law: its own column of a per-worker trace."""
+    law = delay.compute
+    if isinstance(law, delays.Trace) and not law.pooled:
+        delay.check_workers(n)
+        return [delays.Trace(column) for column in law.durations]
+    return [law] * n
+
+
+def _duration_law(delay: delays.Delay, law: delays.Law, speed: float):
+    slow_prob, slow_factor = _chain(delay)
+    return DurationLaw(
+        law,
+        speed,
+        delay.straggler_prob,
+        delay.straggler_factor,
+        slow_prob=slow_prob,
+        slow_factor=slow_factor,
+    )
 
 
 def _no_communication(delay: delays.Delay) -> None:
@@ -295,10 +360,12 @@ def worker_cdfs(delay, n: int, speeds=None) -> list[DurationLaw]:
     """The per-worker duration laws of a delay model with speed factors.
 
     Worker ``i`` (0-based) draws ``speed_i * compute`` (with the delay's random
-    stragglers), as :meth:`absjax.delays.Delay.worker_speeds` does: ``"sqrt"``
-    gives ``speed_i = sqrt(i + 1)`` (Tyurin & Richtarik, arXiv 2305.12387),
-    ``"none"`` gives 1, a tuple gives its factors. ``"random"`` speeds are drawn
-    per seed, so they must be passed explicitly.
+    stragglers and its persistent-straggler chain's stationary mixture), as
+    :meth:`absjax.delays.Delay.worker_speeds` does: ``"sqrt"`` gives ``speed_i =
+    sqrt(i + 1)`` (Tyurin & Richtarik, arXiv 2305.12387), ``"none"`` gives 1, a
+    tuple gives its factors. ``"random"`` speeds are drawn per seed, so they
+    must be passed explicitly. A per-worker :class:`absjax.delays.Trace` gives
+    worker ``i`` the empirical law of its own column (it needs ``n`` columns).
 
     Args:
       delay: a :class:`absjax.delays.Delay`, a law or a SPEC string; it must
@@ -319,8 +386,10 @@ def worker_cdfs(delay, n: int, speeds=None) -> list[DurationLaw]:
     n = _integer("n", n, 1)
     _no_communication(delay)
     return [
-        DurationLaw(delay.compute, s, delay.straggler_prob, delay.straggler_factor)
-        for s in _speed_factors(delay, n, speeds)
+        _duration_law(delay, law, s)
+        for law, s in zip(
+            _compute_laws(delay, n), _speed_factors(delay, n, speeds), strict=True
+        )
     ]
 
 
@@ -445,6 +514,8 @@ def _pareto_text(law) -> str:
 
 def _closed_form(law: delays.Law, k: int, n: int, want_var: bool):
     """Closed-form ``(E, Var)`` of ``X_(k:n)``, or ``None`` when there is none."""
+    if isinstance(law, delays.Trace):
+        return None  # integrated exactly between its values instead
     f = _fields(law)
     if isinstance(law, delays.Exponential | delays.ShiftedExponential):
         # Renyi: X_(k:n) = sum_{i=n-k+1}^{n} E_i / (i mu), E_i i.i.d. Exp(1).
@@ -489,11 +560,12 @@ def _iid_moments(delay, k, n, method: str, want_var: bool) -> tuple[float, float
     if method not in ("auto", "closed", "quad"):
         raise ValueError(f"method={method!r} must be 'auto', 'closed' or 'quad'")
     _no_communication(delay)
-    if delay.speeds != "none":
+    if delay.speeds != "none" or not delay.homogeneous:  # or a per-worker trace
         cdfs = worker_cdfs(delay, n)
         return _hetero_moments(cdfs, k, want_var)
     p, m = delay.straggler_prob, delay.straggler_factor
-    plain = p == 0.0 or m == 1.0
+    slow_prob, slow_factor = _chain(delay)
+    plain = (p == 0.0 or m == 1.0) and (slow_prob == 0.0 or slow_factor == 1.0)
     if method != "quad" and plain:
         closed = _closed_form(delay.compute, k, n, want_var)
         if closed is not None:
@@ -504,7 +576,7 @@ def _iid_moments(delay, k, n, method: str, want_var: bool) -> tuple[float, float
             + (" with stragglers" if not plain else "")
             + " has no closed-form order statistics: use method='auto' or 'quad'"
         )
-    law = DurationLaw(delay.compute, 1.0, p, m)
+    law = _duration_law(delay, delay.compute, 1.0)
     if isinstance(delay.compute, delays.Pareto):
         text = _pareto_text(delay.compute) + ("" if plain else " with stragglers")
         _check_tail([law.tail_index] * n, k, n, 1, "mean", text)
@@ -701,6 +773,9 @@ def _exponential_rate(delay: delays.Delay) -> float | None:
         return None
     if not isinstance(law, delays.Exponential | delays.ShiftedExponential):
         return None
+    slow_prob, slow_factor = _chain(delay)
+    if slow_prob > 0 and slow_factor != 1:
+        return None  # a job's duration depends on the worker's previous ones
     p, m = delay.straggler_prob, delay.straggler_factor
     if m == 1.0 or p == 0.0:
         return float(law.rate)
@@ -711,17 +786,16 @@ def _describe(delay: delays.Delay) -> str:
     text = repr(delay.compute)
     if delay.straggler_prob > 0 and delay.straggler_factor != 1:
         text += " with stragglers"
+    if _chain(delay)[0] > 0 and delay.markov_factor != 1:
+        text += " with persistent stragglers"
     if delay.upload is not None or delay.download is not None:
         text += " plus communication time"
     return text
 
 
-def _mean_job(delay: delays.Delay, speed: float) -> float:
+def _mean_job(delay: delays.Delay, speed: float, compute: delays.Law) -> float:
     """``E[X]`` of one worker's job, communication included (float64)."""
-    law = DurationLaw(
-        delay.compute, speed, delay.straggler_prob, delay.straggler_factor
-    )
-    mean = law.mean()
+    mean = _duration_law(delay, compute, speed).mean()
     for part in (delay.compute, delay.upload, delay.download):
         if part is not None and math.isinf(_base_functions(part)[3]):
             raise _InfiniteMoment(
@@ -781,7 +855,12 @@ def expected_round_time(policy: str, delay, n: int, k: int | None = None) -> flo
     too: the order statistics become heterogeneous ones, ``K / (n mu)`` becomes
     ``K / sum_i mu_i`` and ``K E[X] / n`` becomes ``K / sum_i (1 / E[X_i])``.
     A staleness bound does not change the exponential results (restarting an
-    exponential job changes nothing) and is not an argument here.
+    exponential job changes nothing) and is not an argument here. A per-worker
+    :class:`absjax.delays.Trace` is handled like speeds (worker ``i`` draws from
+    its own column); persistent stragglers enter through the chain's
+    stationary mixture (exact for ``sync``/``k_sync``, whose jobs all start
+    together with independent stationary states, and for the long-run averages
+    of ``k_batch_async``/``async``; ``k_async``'s value is then not exact).
 
     Args:
       policy: one of ``sync, k_sync, k_batch_sync, k_async, k_batch_async,
@@ -801,7 +880,12 @@ def expected_round_time(policy: str, delay, n: int, k: int | None = None) -> flo
     k = _policy_k(policy, n, k)
     delay = delays.as_delay(delay)
     if policy in ("k_batch_async", "async") or (policy == "k_async" and k == 1):
-        rate = sum(1.0 / _mean_job(delay, s) for s in _speed_factors(delay, n, None))
+        rate = sum(
+            1.0 / _mean_job(delay, s, law)
+            for law, s in zip(
+                _compute_laws(delay, n), _speed_factors(delay, n, None), strict=True
+            )
+        )
         return k / rate
     if policy == "k_batch_sync":
         mu = _exponential_rate(delay)

@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--config", required=True, help="TOML file: keys and [grid]")
     sweep.add_argument("--out", required=True, help="output directory")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    figures = sub.add_parser("figures", help="the paper's figures and claims report")
+    figures.add_argument("--profile", help="tiny, quick (default, 10 min) or full")
+    figures.add_argument("--out", help="output directory (default results/figures)")
+    figures.add_argument("--seed", help="base seed (default 0)")
+    figures.add_argument("--quiet", action="store_true", help="no progress bars")
+    figures.add_argument("--cifar10", help="CIFAR-10 folder (profile full)")
+    figures.add_argument("--jax-cache", help="JAX compilation cache folder")
     return parser
 
 
@@ -335,15 +342,44 @@ def sweep(args: argparse.Namespace) -> None:
         raise UsageError(str(e)) from None
 
 
+def figures(args: argparse.Namespace) -> int:
+    """Forwards to ``paper_figures.reproduce.main``: the one hand-over from
+    absjax to paper_figures, imported by name only here, when the command runs
+    (absjax never imports paper_figures at module level)."""
+    import importlib
+
+    argv = []
+    for name in ("profile", "out", "seed", "cifar10", "jax_cache"):
+        if getattr(args, name) is not None:
+            argv += ["--" + name.replace("_", "-"), getattr(args, name)]
+    if args.quiet:
+        argv.append("--quiet")
+    try:
+        reproduce = importlib.import_module("paper_figures.reproduce")
+    except ModuleNotFoundError as e:
+        if e.name not in ("paper_figures", "paper_figures.reproduce"):
+            raise
+        raise UsageError(
+            "paper_figures is not installed: pip install -e . from the repository"
+        ) from None
+    return reproduce.main(argv, prog="absjax figures")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``absjax`` command; returns the exit code."""
     try:
         args = _parser().parse_args(argv)
-        {"simulate": simulate, "demo": demo, "sweep": sweep}[args.command](args)
+        handler = {
+            "simulate": simulate,
+            "demo": demo,
+            "sweep": sweep,
+            "figures": figures,
+        }[args.command]
+        code = handler(args)
     except UsageError as e:
         print(f"absjax: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

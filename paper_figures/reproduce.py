@@ -1,0 +1,150 @@
+"""One command: the paper's figures and the claims report.
+
+``absjax figures --profile quick --out DIR`` (or ``python -m paper_figures``)
+tunes every method fairly, evaluates it, draws the six figures of spec section
+7 (PNG and PDF) and writes ``DIR/report.md`` with a verdict on each claim of
+the abstract. Every file is written atomically (a temporary file in ``DIR``,
+then renamed), the report last; temporary files left by a killed run are
+removed by the next one. The same ``--seed`` gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from paper_figures.profiles import PROFILES
+
+STAGES = 6
+HOST_DEVICES = 2  # a block's two chunks run on two CPU devices (two cores)
+
+
+class UsageError(Exception):
+    """A user error: one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def parser(prog: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--profile",
+        default="quick",
+        help=f"one of {', '.join(PROFILES)} (default: quick, 10 min on 2 CPU cores)",
+    )
+    p.add_argument("--out", default="results/figures", help="output directory")
+    p.add_argument("--seed", default="0", help="base seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--cifar10",
+        default=None,
+        help="folder of the CIFAR-10 python batches (profile full only)",
+    )
+    p.add_argument(
+        "--jax-cache",
+        default=None,
+        help="folder for JAX's persistent compilation cache (faster re-runs)",
+    )
+    return p
+
+
+def _arguments(argv, prog):
+    args = parser(prog).parse_args(argv)
+    if args.profile not in PROFILES:
+        raise UsageError(
+            f"profile={args.profile!r} must be one of {', '.join(PROFILES)}"
+        )
+    try:
+        args.seed = int(args.seed)
+    except ValueError:
+        raise UsageError(f"seed={args.seed!r} must be an integer >= 0") from None
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"seed={args.seed} must be in [0, 2**32)")
+    if args.cifar10 is not None:
+        if args.profile != "full":
+            raise UsageError("--cifar10 needs --profile full (paper scale)")
+        if not Path(args.cifar10).is_dir():
+            raise UsageError(f"cifar10={args.cifar10!r} is not a directory")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"out={args.out!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create out={args.out!r}: {e.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"out={args.out!r} is not writable")
+    return args
+
+
+def _host_devices() -> None:
+    """Two CPU devices (one per core) unless the user set a count; a no-op once
+    JAX has started (the numbers do not depend on it, only the speed)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        flag = f"--xla_force_host_platform_device_count={HOST_DEVICES}"
+        os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
+
+
+class Progress:
+    """Numbered tqdm bars on stderr, one per stage; silent with ``quiet``."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.stage = quiet, 0
+
+    def __call__(self, description: str, total: int):
+        from tqdm.auto import tqdm
+
+        self.stage += 1
+        return tqdm(
+            total=total,
+            desc=f"[{self.stage}/{STAGES}] {description}",
+            unit="run",
+            disable=self.quiet,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m paper_figures") -> int:
+    """Runs the reproduction; returns the exit code (2: bad arguments)."""
+    try:
+        args = _arguments(argv, prog)
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    _host_devices()
+    import jax
+
+    if args.jax_cache:
+        jax.config.update("jax_compilation_cache_dir", args.jax_cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    from paper_figures import pipeline
+
+    out = Path(args.out)
+    for leftover in out.glob(".*.tmp"):  # a killed run's temporary files
+        leftover.unlink(missing_ok=True)
+    start = time.perf_counter()
+    pipeline.run(
+        PROFILES[args.profile],
+        out,
+        seed=args.seed,
+        progress=Progress(args.quiet),
+        cifar10=args.cifar10,
+        command=_command(prog, argv),
+        start=start,
+    )
+    if not args.quiet:
+        print(f"wrote {out / 'report.md'} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _command(prog: str, argv) -> str:
+    argv = sys.argv[1:] if argv is None else argv
+    return " ".join([prog, *argv])

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +30,7 @@ def test_validation_report_tiny(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.slow  # keeps the default suite near 15 min; --runslow
 def test_studies_tiny(tmp_path):
     for study in ("k_tau", "best_k"):
         _run("analysis/studies.py", study, "--profile", "tiny", "--out", str(tmp_path))

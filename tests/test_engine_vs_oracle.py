@@ -71,7 +71,7 @@ CASES += [
     for d in ("pareto", "cluster", "random_speeds")
 ]
 ADAPTIVE_CASES = [(p, "shifted_exp") for p in ADAPTIVE] + [
-    (p, d)
+    pytest.param(p, d, marks=pytest.mark.slow)  # more delay models: --runslow
     for p in ("abs", "ssp0", "rennala", "ringmaster")
     for d in ("cluster", "random_speeds")
 ]

@@ -40,9 +40,12 @@ def _staleness_and_bound(infos):
     "policy",
     [
         policies.abs_(k0=1, t0=0.5),
-        policies.abs_(k0=2, t0=0.5, kappa=0.5, local_steps=2),
+        pytest.param(
+            policies.abs_(k0=2, t0=0.5, kappa=0.5, local_steps=2),
+            marks=pytest.mark.slow,
+        ),
         policies.k_async(2, tau=1),
-        policies.k_batch_async(3, tau=2),
+        pytest.param(policies.k_batch_async(3, tau=2), marks=pytest.mark.slow),
         policies.ringmaster(2, variant="stop"),
     ],
     ids=["abs", "abs_kappa_local", "k_async_tau", "k_batch_async_tau", "ring_stop"],
@@ -70,7 +73,7 @@ def test_rennala_aggregates_only_fresh_updates():
     assert result.jobs_discarded.sum() > 0  # stale arrivals did occur
 
 
-@pytest.mark.parametrize("r", [1, 3])
+@pytest.mark.parametrize("r", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_ringmaster_never_applies_staleness_r(r):
     result, infos = _history(policies.ringmaster(r))
     s, _ = _staleness_and_bound(infos)
@@ -78,7 +81,7 @@ def test_ringmaster_never_applies_staleness_r(r):
     assert result.jobs_discarded.sum() > 0
 
 
-@pytest.mark.parametrize("s", [0, 2])
+@pytest.mark.parametrize("s", [0, pytest.param(2, marks=pytest.mark.slow)])
 def test_ssp_never_lets_a_worker_run_more_than_s_ahead(s):
     _, infos = _history(policies.ssp(s))
     pushes = np.cumsum(infos.arrivals[:, :, 0], axis=1)  # (seeds, rounds, N)

@@ -130,6 +130,7 @@ def test_k_async_staleness_law(k, tau):
         assert s.max() <= tau
 
 
+@pytest.mark.slow  # keeps the default suite near 15 min; --runslow
 def test_million_rounds_k_sync_on_theory():
     n, k, rate, rounds = 4, 2, 1.0, 10**6
     sim = absjax.Simulator(

@@ -253,7 +253,7 @@ class Simulator:
             k=jnp.int32(self.policy.resolve_k(self.num_workers)),
             tau=jnp.int32(self.policy.resolve_tau()),
             lr=jnp.asarray(float(self.lr)),
-            policy=self.policy.numbers(self.lr),
+            policy=self.policy.numbers(),
             delay=self.delay.params,
             weight=self.weight.params,
             data=self.objective.data,
@@ -360,7 +360,7 @@ class Simulator:
         if self.policy.local_steps == 1:
             update, first = objective.gradient(data, model, samples), samples
         else:
-            local_lr = params.policy["local_lr"]
+            local_lr = params.policy.get("local_lr", params.lr)  # unset: follows lr
 
             def local(carry, batch):
                 v, total = carry

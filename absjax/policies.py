@@ -116,7 +116,9 @@ class Policy:
       k_rule, tau_rule: :mod:`absjax.rules` rules (``None``: fixed).
       local_steps: U >= 1 local SGD steps per job.
       local_duration: ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
-      local_lr: step size of the local steps (``None``: the server's ``lr``).
+      local_lr: step size of the local steps (``None``: the server's ``lr``,
+        read from ``params.lr`` at run time, so that it follows ``lr`` in
+        ``grid=``, ``params=`` and sweeps).
       loss_estimate: ``"minibatch"`` (what a server sees) or ``"exact"``
         (oracle mode) loss for rules that read it.
       loss_decay: weight ``beta`` of a round in the running loss estimate
@@ -238,17 +240,22 @@ class Policy:
     def resolve_tau(self) -> int:
         return UNBOUNDED if self.tau is None else self.tau
 
-    def numbers(self, lr: float) -> dict[str, jax.Array]:
-        """The policy's sweepable numbers (``SimParams.policy``)."""
+    def numbers(self) -> dict[str, jax.Array]:
+        """The policy's sweepable numbers (``SimParams.policy``).
+
+        Only the policy's own numbers: none is copied from another one. A
+        ``local_lr`` left unset has no entry, so the local steps read the
+        server's ``params.lr`` wherever it is set (``grid=``, ``params=``,
+        sweeps, Ensemble); a ``local_lr`` that is set is a number of its own
+        (``grid={"policy.local_lr": ...}``).
+        """
         numbers: dict[str, Any] = {}
         if self.k_rule is not None:
             numbers["k_rule"] = self.k_rule.params
         if self.tau_rule is not None:
             numbers["tau_rule"] = self.tau_rule.params
-        if self.local_steps > 1:
-            numbers["local_lr"] = jnp.asarray(
-                float(lr if self.local_lr is None else self.local_lr)
-            )
+        if self.local_steps > 1 and self.local_lr is not None:
+            numbers["local_lr"] = jnp.asarray(float(self.local_lr))
         if self.needs_loss and self.loss_estimate == "minibatch":
             numbers["loss_decay"] = jnp.asarray(float(self.loss_decay))
         if self.ssp is not None:

@@ -284,3 +284,75 @@ def test_bad_policy_numbers_in_a_grid_fail_before_compiling(grid, match):
     with pytest.raises(ValueError, match=match):
         sim.run(seeds=1, grid=grid)
     assert not sim._compiled
+
+
+# A local-steps policy whose local_lr is unset reads the server's lr at run time,
+# so a gridded, replaced or swept lr moves the local steps too (the tuning bug
+# of the paper-figures issue: local steps once kept the build-time lr).
+LOCAL_POLICIES = {
+    "local_sgd": policies.local_sgd(2),
+    "abs_u2": policies.abs_(k0=1, t0=0.5, local_steps=2),
+}
+
+
+def _local_sim(policy, lr):
+    return absjax.Simulator(
+        4,
+        policy,
+        "exp:rate=1",
+        "linreg:dim=3,samples=64,batch=4",
+        lr=lr,
+        rounds=20,
+        log_every=5,
+    )
+
+
+@pytest.mark.parametrize("name", list(LOCAL_POLICIES))
+def test_unset_local_lr_follows_lr_in_grid_params_and_ensemble(name):
+    policy = LOCAL_POLICIES[name]
+    built = _local_sim(policy, 0.4).run(seeds=3)
+    other = _local_sim(policy, 0.1)
+    gridded = other.run(seeds=3, grid={"lr": [0.1, 0.4]})
+    replaced = other.run(seeds=3, params=other.params._replace(lr=0.4))
+    (member,) = absjax.Ensemble([other]).run(
+        seeds=3, params=[other.params._replace(lr=0.4)]
+    )
+    for metric in ("loss", "wall_clock", "loss_estimate"):
+        want = built.metrics[metric]
+        np.testing.assert_array_equal(gridded.metrics[metric][1], want)
+        np.testing.assert_array_equal(replaced.metrics[metric], want)
+        np.testing.assert_array_equal(member.metrics[metric], want)
+    assert not np.array_equal(gridded.loss[0], built.loss)  # lr matters
+    assert "local_lr" not in other.params.policy  # no copy of lr to go stale
+
+
+def test_unset_local_lr_follows_lr_in_a_sweep(tmp_path):
+    from absjax import sweep
+
+    config = {
+        "workers": 4,
+        "policy": "local_sgd:local_steps=2",
+        "delay": "exp:rate=1",
+        "objective": "linreg:dim=3,samples=64,batch=4",
+        "rounds": 20,
+        "log_every": 5,
+        "seeds": 3,
+        "grid": {"lr": [0.1, 0.4]},
+    }
+    frame = __import__("pandas").read_csv(
+        sweep.run_sweep(config, tmp_path / "sweep", progress=False)
+    )
+    swept = frame[frame["lr"] == 0.4]["loss"].to_numpy()
+    built = _local_sim(policies.local_sgd(2), 0.4).run(seeds=3)
+    np.testing.assert_allclose(swept, built.loss.reshape(-1), rtol=1e-6)
+
+
+def test_a_set_local_lr_is_its_own_number():
+    policy = policies.local_sgd(2, local_lr=0.2)
+    sim = _local_sim(policy, 0.1)
+    result = sim.run(seeds=2, grid={"policy.local_lr": [0.2, 0.05]})
+    same = _local_sim(policy, 0.1).run(seeds=2)
+    np.testing.assert_array_equal(result.loss[0], same.loss)
+    assert not np.array_equal(result.loss[1], same.loss)
+    lr_only = sim.run(seeds=2, params=sim.params._replace(lr=0.3))
+    assert not np.array_equal(lr_only.loss, same.loss)  # the server step moved

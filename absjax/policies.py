@@ -84,11 +84,8 @@ from absjax import rules as rules_lib
 from absjax import staleness as staleness_lib
 from absjax._spec import build_from_spec, split_spec
 from absjax._validate import check_int, check_real
+from absjax._vocabulary import BASES, SYNCHRONOUS, UNBOUNDED
 
-UNBOUNDED = 2**30  # the staleness bound that stands for "no bound" (tau=None)
-
-
-BASES = ("sync", "k_sync", "k_batch_sync", "k_async", "k_batch_async", "async")
 NAMES = BASES + (
     "abs",
     "adasync",
@@ -99,7 +96,6 @@ NAMES = BASES + (
     "ringmaster",
     "custom",
 )
-SYNCHRONOUS = ("sync", "k_sync", "k_batch_sync")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,25 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from absjax.policies import UNBOUNDED
-
-METRICS = (
-    "round",
-    "wall_clock",
-    "loss",
-    "k",
-    "tau",
-    "staleness_mean",
-    "staleness_max",
-    "uploads",
-    "downloads",
-    "jobs_started",
-    "jobs_aggregated",
-    "jobs_wasted",
-    "jobs_discarded",
-    "idle_time",
-    "loss_estimate",
-)
+from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (re-export)
 
 
 @dataclasses.dataclass

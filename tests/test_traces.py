@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_engine_vs_oracle import N as ORACLE_N
-from test_engine_vs_oracle import _compare
+from replay import ORACLE_WORKERS as ORACLE_N
+from replay import compare as _compare
 
 import absjax
 from absjax import cli, delays, fitting, policies, theory

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (re-export)
+from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (METRICS: public here)
 
 
 @dataclasses.dataclass
@@ -61,12 +61,9 @@ class Result:
         metric_name,
         history,
     ) -> Result:
-        """Builds a Result from the engine's stacked ``LogRow`` arrays."""
-        aggregated = rows.aggregated.astype(np.int64)
-        started = rows.started.astype(np.int64).copy()
-        downloads = rows.downloads.astype(np.int64).copy()
-        started[..., 0] += num_workers  # the initial jobs, started at time 0
-        downloads[..., 0] += num_workers
+        """Builds a Result from the engine's stacked ``LogRow`` arrays (whose
+        names are the metrics', :data:`METRICS`)."""
+        aggregated = rows.jobs_aggregated.astype(np.int64)
         tau = rows.tau.astype(np.float64)
         tau[rows.tau >= UNBOUNDED] = np.inf
         metrics = {
@@ -78,15 +75,14 @@ class Result:
             "tau": tau,
             "staleness_mean": rows.staleness_sum / np.maximum(aggregated, 1),
             "staleness_max": rows.staleness_max.astype(np.int64),
-            "uploads": rows.uploads.astype(np.int64),
-            "downloads": downloads,
-            "jobs_started": started,
-            "jobs_aggregated": aggregated,
-            "jobs_wasted": rows.wasted.astype(np.int64),
-            "jobs_discarded": rows.discarded.astype(np.int64),
-            "idle_time": rows.idle.astype(np.float64),
-            "loss_estimate": rows.loss_estimate.astype(np.float64),
         }
+        for name in ("uploads", "downloads", "jobs_started"):
+            metrics[name] = getattr(rows, name).astype(np.int64)
+        metrics["jobs_aggregated"] = aggregated
+        for name in ("jobs_wasted", "jobs_discarded"):
+            metrics[name] = getattr(rows, name).astype(np.int64)
+        for name in ("idle_time", "loss_estimate"):
+            metrics[name] = getattr(rows, name).astype(np.float64)
         if metric_name:
             metrics[metric_name] = rows.metric.astype(np.float64)
         return cls(

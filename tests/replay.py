@@ -116,10 +116,10 @@ def compare(sim, seed=3):
         np.testing.assert_array_equal(
             np.flatnonzero(info.cancelled), sorted(rec.cancelled), err_msg=where
         )
-        assert info.started == rec.mid_restarts + len(rec.restarted), where
+        assert info.jobs_started == rec.mid_restarts + len(rec.restarted), where
         assert info.uploads == rec.uploads and info.downloads == rec.downloads, where
         np.testing.assert_allclose(
-            info.idle, rec.idle, rtol=1e-9, atol=1e-12, err_msg=where
+            info.idle_time, rec.idle, rtol=1e-9, atol=1e-12, err_msg=where
         )
         np.testing.assert_allclose(
             w_hist[0, r], rec.w, rtol=1e-6, atol=1e-9, err_msg=where
@@ -127,7 +127,7 @@ def compare(sim, seed=3):
         assert info.k == rec.k, where
         tau = policies.UNBOUNDED if rec.tau is None else rec.tau
         assert info.tau == tau, where
-        assert info.discarded == rec.discarded, where
+        assert info.jobs_discarded == rec.discarded, where
         np.testing.assert_array_equal(
             np.flatnonzero(info.blocked), sorted(rec.blocked), err_msg=where
         )

@@ -104,8 +104,7 @@ def test_four_device_sharding_is_bit_identical():
 def test_numbers_never_recompile():
     sim = _sim()
     sim.run(seeds=2)
-    (fn,) = sim._compiled.values()
-    assert fn._cache_size() == 1
+    assert sim.traces == 1
     params = sim.params
     changed = params._replace(
         k=jnp.int32(1),
@@ -118,11 +117,11 @@ def test_numbers_never_recompile():
     )
     sim.run(seeds=2, params=changed, seed=3)
     sim.run(seeds=2, params=params._replace(tau=jnp.int32(0)))
-    assert len(sim._compiled) == 1 and fn._cache_size() == 1
+    assert sim.traces == 1
     sim.run(seeds=2, grid={"k": [1, 2], "lr": [0.01, 0.02]})
-    (grid_fn,) = [f for f in sim._compiled.values() if f is not fn]
+    assert sim.traces == 2  # one program per grid structure
     sim.run(seeds=2, grid={"k": [2, 1], "lr": [0.03, 0.5]}, seed=9)
-    assert len(sim._compiled) == 2 and grid_fn._cache_size() == 1
+    assert sim.traces == 2
 
 
 def test_grid_points_equal_single_runs():
@@ -318,7 +317,7 @@ def test_invalid_run_arguments_fail_before_compiling(run_kwargs, match):
     sim = _sim(policies.k_async(2))
     with pytest.raises(ValueError, match=match):
         sim.run(**run_kwargs)
-    assert sim._compiled == {}
+    assert sim.traces == 0
 
 
 def test_job_draws_replay_the_run():
@@ -332,7 +331,6 @@ def test_job_draws_replay_the_run():
 def test_python_and_numpy_numbers_do_not_recompile():
     sim = _sim(k_max=3)
     sim.run(seeds=2)
-    (fn,) = sim._compiled.values()
     params = sim.params
     for change in (
         dict(lr=0.2),
@@ -343,7 +341,7 @@ def test_python_and_numpy_numbers_do_not_recompile():
         dict(tau=4),
     ):
         sim.run(seeds=2, params=params._replace(**change))
-    assert fn._cache_size() == 1
+    assert sim.traces == 1
 
 
 def test_infinite_loss_counts_as_divergence():

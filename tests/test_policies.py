@@ -178,8 +178,8 @@ def test_ensemble_is_one_program_with_each_members_numbers():
     ]
     ensemble = absjax.Ensemble(sims)
     together = ensemble.run(seeds=5, seed=7, chunk=4, grids=[{"lr": [0.05, 0.1]}, None])
-    assert len(ensemble._compiled) == 1
-    assert all(not sim._compiled for sim in sims)  # no separate programs
+    assert ensemble.traces == 1
+    assert all(sim.traces == 0 for sim in sims)  # no separate programs
     alone = [sims[0].run(seeds=5, seed=7, chunk=4, grid={"lr": [0.05, 0.1]})]
     alone.append(sims[1].run(seeds=5, seed=7, chunk=4))
     for got, want in zip(together, alone, strict=True):
@@ -196,7 +196,7 @@ def test_policy_numbers_sweep_without_recompiling():
     result = sim.run(seeds=4, grid=grid, chunk=4)
     other = {"policy.k_rule.t0": [1.0, 2.0], "policy.tau_rule.kappa": [1.0, 3.0]}
     sim.run(seeds=4, grid=other, chunk=4)
-    assert len(sim._compiled) == 1  # one per grid structure, none per value
+    assert sim.traces == 1  # one per grid structure, none per value
     k_end = result.k[..., -1].mean(axis=-1)  # (t0, kappa)
     assert np.all(k_end[0] >= k_end[1])  # K is raised more often
     assert np.all(result.tau[:, 0] <= result.tau[:, 1])
@@ -283,7 +283,7 @@ def test_bad_policy_numbers_in_a_grid_fail_before_compiling(grid, match):
     sim = absjax.Simulator(N, policies.abs_(1, 1.0), DELAY, OBJECTIVE)
     with pytest.raises(ValueError, match=match):
         sim.run(seeds=1, grid=grid)
-    assert not sim._compiled
+    assert sim.traces == 0
 
 
 # A local-steps policy whose local_lr is unset reads the server's lr at run time,

@@ -110,7 +110,7 @@ def test_constant_trace_in_params_gives_exactly_that_constant(trace_sim):
     delay["compute"] = compute
     result = trace_sim.run(seeds=2, chunk=16, params=params._replace(delay=delay))
     np.testing.assert_array_equal(result.wall_clock, 0.75 * result.round)
-    assert len(trace_sim._compiled) == 1  # trace data are numbers, not structure
+    assert trace_sim.traces == 1  # trace data are numbers, not structure
 
 
 def test_pooled_trace_fits_any_worker_count():
@@ -171,7 +171,7 @@ def test_markov_chain_is_seed_indexed_and_off_at_p_zero(chain_run):
     none = sim.run(seeds=4, chunk=4, history=True, params=params._replace(delay=off))
     assert not np.asarray(none.history[0].slow).any()
     np.testing.assert_array_equal(none.wall_clock, 1.0 * none.round)
-    assert len(sim._compiled) == 1
+    assert sim.traces == 1
 
 
 def test_delay_moments_use_the_stationary_mixture():

@@ -1,0 +1,193 @@
+"""Jobs: the key schedule, durations, samples, local steps and weights of a job.
+
+This module is absjax's **reproducibility contract**: a seed's numbers depend
+only on its global seed index, never on how seeds are batched, chunked or
+sharded, because every random draw of a job derives from it as follows.
+
+A seed's keys are ``RunKeys(speed, delay, batch)``, split from
+``fold_in(key(seed), global_seed_index)``. A job started in round ``r`` (``r =
+-1`` at time 0) in slot 0 (at the round's end) takes its duration from the block
+``sample(fold_in(delay, r + 1), (N,))`` (its worker's entry); the ``j``-th
+mid-round restart of a batch policy (slot ``j``) from ``fold_in(fold_in(delay,
+r + 1), j)``; and its minibatch from ``fold_in(fold_in(batch, r + 1), slot * N +
+worker)`` (with U local steps, step ``j`` from ``fold_in(that key, j)``). The
+delay model gets the jobs' worker indices (``arange(N)`` for a slot-0 block,
+the worker for a mid-round restart), which a per-worker
+:class:`~absjax.delays.Trace` uses to pick its column. The persistent-straggler
+chain moves at every job start with a uniform from ``fold_in(job key,
+delays.CHAIN_STREAM)``, drawn like the durations; the initial jobs draw their
+state from the chain's stationary law. :meth:`Jobs.draws` replays any job's
+draws (the oracle tests use it).
+
+A job's update depends only on the model it read and its samples, so it is
+computed when the job arrives (never for cancelled jobs): the minibatch
+gradient, or with U local steps ``v_{j+1} = v_j - local_lr g(v_j)`` and the
+update ``sum_j g(v_j)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class RunKeys(NamedTuple):
+    """The keys of one seed, from which every job's randomness derives."""
+
+    speed: jax.Array  # per-worker speeds ("random" speeds)
+    delay: jax.Array  # durations: fold_in(delay, r + 1) for round r
+    batch: jax.Array  # samples: fold_in(fold_in(batch, r + 1), slot * N + i)
+
+
+def seed_keys(base_key: jax.Array, seed_index) -> RunKeys:
+    """The keys of a global seed index (independent of batching)."""
+    key_seed = jax.random.fold_in(base_key, seed_index)
+    return RunKeys(*jax.random.split(key_seed, 3))
+
+
+def job_round(read: jax.Array, slot: jax.Array) -> jax.Array:
+    """Round in which a job started: slot 0 at the end of round ``read - 1``."""
+    return jnp.where(slot == 0, read - 1, read)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Jobs:
+    """What a job draws, computes and weighs; built once by the Simulator.
+
+    Attributes:
+      num_workers: N.
+      capacity: static number of arrivals a round can aggregate (``k_max``).
+      delay: the :class:`~absjax.delays.Delay` model.
+      objective: the :class:`~absjax.objectives.Objective`.
+      weight: the staleness weight ``omega``.
+      local_steps: U local SGD steps per job.
+      local_duration: ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
+      observe_loss: whether jobs compute their first minibatch's loss (a rule
+        reads the server's minibatch loss estimate).
+    """
+
+    num_workers: int
+    capacity: int
+    delay: Any
+    objective: Any
+    weight: Any
+    local_steps: int = 1
+    local_duration: str = "sum"
+    observe_loss: bool = False
+
+    def durations(self, keys: RunKeys, r, slot, params, speed, worker, previous):
+        """Durations and chain states of jobs started in round ``r`` (``-1``:
+        at time 0).
+
+        Slot 0 draws one block for all workers (``speed`` and ``worker =
+        arange(N)`` have shape ``(N,)``); mid-round slot ``j`` draws one job
+        (``speed`` is that worker's factor, ``worker`` its index).
+        ``previous`` holds the workers' chain states at their previous jobs
+        (``None`` at time 0: the stationary law).
+        """
+        key = jax.random.fold_in(keys.delay, r + 1)
+        if not (isinstance(slot, int) and slot == 0):
+            key = jax.random.fold_in(key, slot)
+        slow = self.delay.chain(key, params.delay, jnp.shape(speed), previous)
+        duration = self.delay.sample(
+            key,
+            params.delay,
+            speed,
+            self.local_steps,
+            self.local_duration,
+            worker=worker,
+            slow=slow,
+        )
+        return duration, slow
+
+    def samples(self, keys: RunKeys, r, slot, worker, data):
+        """The samples of job ``(r, slot, worker)``: one minibatch, or with U
+        local steps U stacked ones (step ``j`` from ``fold_in(key, j)``)."""
+        key = jax.random.fold_in(keys.batch, r + 1)
+        key = jax.random.fold_in(key, slot * self.num_workers + worker)
+        if self.local_steps == 1:
+            return self.objective.sample(key, data, worker)
+        return jax.vmap(
+            lambda j: self.objective.sample(jax.random.fold_in(key, j), data, worker)
+        )(jnp.arange(self.local_steps))
+
+    def update(self, params, model, samples):
+        """A job's update from the model it read, and its first sample's loss.
+
+        With U local steps ``v_{j+1} = v_j - local_lr g(v_j)`` and the update
+        is ``sum_j g(v_j)``; ``local_lr`` is the policy's, or the server's
+        ``params.lr`` when the policy leaves it unset. The loss is computed
+        only if a rule reads it.
+        """
+        data, objective = params.data, self.objective
+        if self.local_steps == 1:
+            update, first = objective.gradient(data, model, samples), samples
+        else:
+            local_lr = params.policy.get("local_lr", params.lr)  # unset: follows lr
+
+            def local(carry, batch):
+                v, total = carry
+                g = objective.gradient(data, v, batch)
+                v = jax.tree.map(lambda p, d: p - local_lr * d, v, g)
+                return (v, jax.tree.map(jnp.add, total, g)), None
+
+            zero = jax.tree.map(jnp.zeros_like, model)
+            (_, update), _ = jax.lax.scan(local, (model, zero), samples)
+            first = jax.tree.map(lambda x: x[0], samples)
+        if self.observe_loss:
+            loss = objective.batch_loss(data, model, first)
+        else:
+            loss = jnp.zeros(())
+        return update, loss
+
+    def updates(self, keys: RunKeys, params, workers, which: jax.Array):
+        """Updates (and losses) of the jobs of workers ``which`` (``(m,)``
+        indices into ``workers``, a :class:`~absjax.policies.Workers`)."""
+        rounds = job_round(workers.read, workers.slot)[which]
+        slots = workers.slot[which]
+
+        def one(worker, r, slot):
+            samples = self.samples(keys, r, slot, worker, params.data)
+            model = jax.tree.map(lambda m: m[worker], workers.models)
+            return self.update(params, model, samples)
+
+        return jax.vmap(one)(which, rounds, slots)
+
+    def weigh(self, params, staleness: jax.Array, workers, which, w) -> jax.Array:
+        """Staleness weights ``omega(s)`` of the arrivals of workers ``which``."""
+        return self.weight(staleness, params.weight)
+
+    def draws(self, seed: int, seed_index: int, params):
+        """Every job's randomness of one seed: see :meth:`Simulator.job_draws`."""
+        keys = seed_keys(jax.random.key(seed), seed_index)
+        n = self.num_workers
+        speed = self.delay.worker_speeds(keys.speed, params.delay, n)
+
+        @functools.cache
+        def block(r: int, previous: bool):  # slot 0: all workers at once
+            before = None if r == -1 else jnp.full((n,), previous)
+            return self.durations(keys, r, 0, params, speed, jnp.arange(n), before)
+
+        @functools.cache
+        def single(r: int, slot: int, worker: int, previous: bool):
+            before = None if r == -1 else jnp.asarray(previous)
+            return self.durations(keys, r, slot, params, speed[worker], worker, before)
+
+        def job(r: int, slot: int, worker: int, previous: bool):
+            if slot == 0:
+                duration, slow = block(r, bool(previous))
+                return duration[worker], slow[worker]
+            return single(r, slot, worker, bool(previous))
+
+        def draw(r: int, slot: int, worker: int, previous: bool = False):
+            duration = job(r, slot, worker, previous)[0]
+            return duration, self.samples(keys, r, slot, worker, params.data)
+
+        draw.slow = lambda r, slot, worker, previous=False: bool(
+            job(r, slot, worker, previous)[1]
+        )
+        return draw

@@ -1,0 +1,208 @@
+"""A simulator's numbers: canonical dtypes, range checks, grids.
+
+Everything here runs eagerly in Python/NumPy before anything is traced, so
+that a bad number is a ``ValueError`` naming it and its range, never an error
+mid-compile (style guide, "validate eagerly").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from absjax import delays as delays_lib
+from absjax._validate import check_positive
+from absjax._vocabulary import UNBOUNDED
+from absjax.engine.state import SimParams
+
+
+def canonical(sim, params: SimParams) -> SimParams:
+    """``params`` with the default structure, scalar leaves and dtypes.
+
+    Every leaf becomes a strongly typed array of the default's dtype, so a
+    Python float, ``np.float64`` or ``jnp.float32`` never causes a new
+    compilation.
+    """
+    default = sim.params
+    if not isinstance(params, SimParams):
+        raise ValueError(
+            f"params must be a SimParams (see Simulator.params), "
+            f"got {type(params).__name__}"
+        )
+    if jax.tree.structure(params) != jax.tree.structure(default):
+        raise ValueError(
+            "params must have the structure of Simulator.params "
+            "(same delay, weight and data entries)"
+        )
+
+    def cast(name, d, x):
+        x = np.asarray(x) if not isinstance(x, jax.Array) else x
+        if jnp.shape(x) != jnp.shape(d):
+            raise ValueError(
+                f"params.{name} has shape {jnp.shape(x)}; expected "
+                f"{jnp.shape(d)} (use grid= to sweep values)"
+            )
+        return jnp.asarray(x, jnp.dtype(d.dtype))
+
+    return jax.tree.map_with_path(
+        lambda path, d, x: cast(jax.tree_util.keystr(path), d, x), default, params
+    )
+
+
+def check_params(sim, params: SimParams) -> None:
+    """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
+    n, policy = sim.num_workers, sim.policy
+    k = np.asarray(params.k)
+    if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
+        raise ValueError(f"k={k.tolist()} must be integers in [1, num_workers={n}]")
+    if np.any(k > sim.capacity):
+        raise ValueError(
+            f"k={k.tolist()} exceeds k_max={sim.capacity}, the "
+            "arrivals per round this simulator was built for; "
+            "build it with a larger k_max"
+        )
+    tau = np.asarray(params.tau)
+    if np.any(tau < 0) or not np.issubdtype(tau.dtype, np.integer):
+        raise ValueError(f"tau={tau.tolist()} must be integers >= 0")
+    if policy.synchronous and np.any(tau != UNBOUNDED):
+        raise ValueError(
+            f"tau is a staleness bound; policy {policy.name!r} "
+            "is synchronous: leave tau unset"
+        )
+    if policy.base in ("sync", "async"):
+        fixed = n if policy.base == "sync" else 1
+        if np.any(k != fixed):
+            raise ValueError(f"policy {policy.name!r} fixes k={fixed}")
+    check_positive("lr", params.lr)
+    numbers = params.policy
+    for which, low, high in (("k_rule", 1, sim.capacity), ("tau_rule", 0, UNBOUNDED)):
+        rule = getattr(policy, which)
+        if rule is not None:
+            rule.check(numbers[which], low, high)
+    if "local_lr" in numbers:
+        check_positive("local_lr", numbers["local_lr"])
+    if "loss_decay" in numbers:
+        beta = np.asarray(numbers["loss_decay"])
+        if not np.all((beta > 0) & (beta <= 1)):
+            raise ValueError(f"loss_decay={beta.tolist()} must be in (0, 1]")
+    for name, low in (("ssp", 0), ("discard", 1)):
+        if name in numbers and np.any(np.asarray(numbers[name]) < low):
+            value = np.asarray(numbers[name]).tolist()
+            raise ValueError(f"{name}={value} must be integers >= {low}")
+
+
+def check_law_numbers(sim, params: SimParams) -> None:
+    """Range checks of the delay model's and the weight's numbers."""
+    delay = params.delay
+    for name in ("compute", "upload", "download"):
+        law = getattr(sim.delay, name)
+        if law is not None:
+            law.check(delay[name])
+    delays_lib.Delay(
+        sim.delay.compute,
+        **{
+            name: float(delay[name])
+            for name in (
+                "straggler_prob",
+                "straggler_factor",
+                "speed_spread",
+                "markov_slow",
+                "markov_recover",
+                "markov_factor",
+            )
+        },
+    )
+    type(sim.weight)(**{k: float(v) for k, v in params.weight.items()})
+
+
+def check(sim, params: SimParams) -> None:
+    """Every range check of one set of numbers."""
+    check_params(sim, params)
+    check_law_numbers(sim, params)
+
+
+def grid_column(name: str, values) -> np.ndarray:
+    """One grid axis as an array; ``tau`` may hold ``None``/``inf`` (unbounded)."""
+    if name == "tau":
+        values = [
+            UNBOUNDED if v is None or v == np.inf else v
+            for v in np.atleast_1d(np.asarray(values, dtype=object))
+        ]
+    try:
+        return np.asarray(values, dtype=float if name != "tau" else None)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid[{name!r}] must hold numbers, got {values!r}") from None
+
+
+def grid_params(sim, params: SimParams, grid: dict[str, Any]):
+    """Cartesian product of the grid values as params with a leading axis.
+
+    Returns ``(gridded, axes, values)``: the params with each gridded leaf a
+    column over the grid points, the same tree with ``0`` at the gridded leaves
+    and ``None`` elsewhere, and each grid axis's values. Every grid point is
+    checked before anything compiles.
+    """
+    names = list(grid)
+    values = {name: grid_column(name, grid[name]) for name in names}
+    for name, v in values.items():
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"grid[{name!r}] must be a non-empty 1-D sequence")
+    mesh = np.meshgrid(*values.values(), indexing="ij")
+    flat = {name: m.reshape(-1) for name, m in zip(names, mesh, strict=True)}
+    tree = params._asdict()
+    axes = jax.tree.map(lambda _: None, tree)
+    for name, column in flat.items():
+        path = name.split(".")
+        if path[0] == "data":
+            raise ValueError("the objective's data set cannot be gridded")
+        node, axes_node = tree, axes
+        for part in path[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ValueError(f"grid name {name!r} is not a parameter")
+            node, axes_node = node[part], axes_node[part]
+        leaf = path[-1]
+        if not isinstance(node, dict) or leaf not in node:
+            raise ValueError(
+                f"grid name {name!r} is not a parameter; known: "
+                "k, tau, lr, policy.*, delay.*, weight.*"
+            )
+        old = node[leaf]
+        if isinstance(old, dict):
+            raise ValueError(f"grid name {name!r} names a group, not a number")
+        if np.ndim(old):
+            raise ValueError(
+                f"grid name {name!r} names an array (trace data), not a "
+                "number: it cannot be gridded"
+            )
+        dtype = np.asarray(old).dtype
+        if np.issubdtype(dtype, np.integer) and not np.all(column == np.round(column)):
+            raise ValueError(f"grid[{name!r}] must hold integers")
+        node[leaf] = jnp.asarray(column.astype(dtype))
+        axes_node[leaf] = 0
+    gridded, axes = SimParams(**tree), SimParams(**axes)
+    for g in range(len(next(iter(flat.values())))):
+        check(sim, point(gridded, axes, g))
+    return gridded, axes, values
+
+
+def point(gridded: SimParams, axes: SimParams, g: int) -> SimParams:
+    """Grid point ``g`` of gridded params."""
+    return jax.tree.map(
+        lambda x, a: x if a is None else x[g],
+        gridded,
+        axes,
+        is_leaf=lambda x: x is None,
+    )
+
+
+def prepare(sim, params: SimParams | None, grid: dict[str, Any] | None):
+    """Validated numbers (gridded: with a leading axis), the grid's layout and
+    values (``None`` and ``{}`` without a grid)."""
+    params = canonical(sim, sim.params if params is None else params)
+    if grid:
+        return grid_params(sim, params, grid)
+    check(sim, params)
+    return params, None, {}

@@ -16,12 +16,11 @@ from absjax import (
     staleness,
     theory,
 )
+from absjax._version import __version__
 from absjax.delays import Delay
 from absjax.engine import Ensemble, RoundInfo, SimParams, SimState, Simulator
 from absjax.results import Result
 from absjax.rules import ServerView
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Delay",

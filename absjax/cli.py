@@ -12,57 +12,23 @@ atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-import tomllib
-from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-DEFAULTS: dict[str, Any] = {
-    "workers": 16,
-    "policy": "k_async",
-    "k": 4,
-    "tau": None,
-    "delay": "shifted_exp:shift=0.5,rate=2",
-    "objective": "linreg:dim=100,samples=4096,batch=32",
-    "lr": 0.05,
-    "rounds": 1000,
-    "seeds": 16,
-    "seed": 0,
-    "log_every": 10,
-    "weight": "constant",
-    "normalization": "count",
-    "upload": None,
-    "download": None,
-    "out": None,
-}
-TYPES: dict[str, type] = {
-    "workers": int,
-    "policy": str,
-    "k": int,
-    "tau": int,
-    "delay": str,
-    "objective": str,
-    "lr": float,
-    "rounds": int,
-    "seeds": int,
-    "seed": int,
-    "log_every": int,
-    "weight": str,
-    "normalization": str,
-    "upload": str,
-    "download": str,
-    "out": str,
-}
+from absjax import config as cfg
+from absjax import plots, policies
+from absjax import sweep as sweep_lib
+from absjax.config import DEFAULTS, TYPES, UsageError, build_simulator  # noqa: F401
+from absjax.engine import Simulator
+from absjax.io import atomic_write, check_out, make_dir
 
-
-class UsageError(Exception):
-    """A user error: printed as one line, exit code 2."""
+COMMANDS = "absjax.commands"  # entry-point group of commands from other packages
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,125 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _convert(name: str, value: Any) -> Any:
-    kind = TYPES[name]
-    if value is None:
-        return None
-    if name == "tau" and isinstance(value, str) and value.lower() in ("none", "inf"):
-        return None  # unbounded
-    if kind is int:
-        if isinstance(value, bool) or isinstance(value, float):
-            raise UsageError(f"{name}={value!r} must be an integer")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"{name}={value!r} must be an integer") from None
-    if kind is float:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"{name}={value!r} must be a number") from None
-    if not isinstance(value, str):
-        raise UsageError(f"{name}={value!r} must be a string")
-    return value
-
-
 def load_config(args: argparse.Namespace) -> dict[str, Any]:
     """Merges defaults, the TOML file and the flags (flags win)."""
-    config = dict(DEFAULTS)
-    given: dict[str, Any] = {}
-    if args.config:
-        path = Path(args.config)
-        try:
-            with path.open("rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise UsageError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as e:
-            raise UsageError(f"config file {path} is not valid TOML: {e}") from None
-        for key, value in data.items():
-            name = key.replace("-", "_")
-            if name not in DEFAULTS:
-                raise UsageError(
-                    f"config file {path}: unknown key {key!r} (known: "
-                    f"{', '.join(sorted(DEFAULTS))})"
-                )
-            given[name] = _convert(name, value)
-    for name in DEFAULTS:
-        value = getattr(args, name)
-        if value is not None:
-            given[name] = _convert(name, value)
-    if given.get("policy", DEFAULTS["policy"]) != DEFAULTS["policy"]:
-        config["k"] = None  # the default K belongs to the default policy only
-    config.update(given)
-    return config
-
-
-def build_simulator(config: dict[str, Any]):
-    """Builds (and thereby validates) the Simulator of a configuration."""
-    import absjax
-    from absjax import delays, policies, staleness
-
-    spec = config["policy"]
-    if ":" in spec or spec not in policies.BASES:  # a SPEC, e.g. abs:k0=1,t0=5
-        if config["k"] is not None or config["tau"] is not None:
-            raise ValueError(
-                f"policy {spec!r} takes its numbers in the SPEC (e.g. "
-                "'abs:k0=1,t0=5' or 'k_async:k=4,tau=2'), not in k/tau"
-            )
-        policy = policies.parse_policy(spec)
-    else:
-        policy = policies.make(spec, config["k"], config["tau"])
-    delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
-    return absjax.Simulator(
-        config["workers"],
-        policy,
-        delay,
-        config["objective"],
-        lr=config["lr"],
-        rounds=config["rounds"],
-        log_every=config["log_every"],
-        weight=staleness.parse_weight(config["weight"]),
-        normalization=config["normalization"],
-    )
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Calls ``write(tmp)`` then renames ``tmp`` to ``path``: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)  # mkstemp makes 0600 files; give the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _check_out(out: str | None) -> Path | None:
-    """Checks, before any simulation, that ``out`` can be written."""
-    if out is None:
-        return None
-    path = Path(out)
-    if path.is_dir():
-        raise UsageError(f"out={out!r} is a directory; give a file path")
-    _make_dir(path.parent)
-    return path
-
-
-def _make_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(
-            f"cannot create directory {str(directory)!r}: {e.strerror or e}"
-        ) from None
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"directory {str(directory)!r} is not writable")
+    return cfg.merge(args.config, {name: getattr(args, name) for name in DEFAULTS})
 
 
 def _ci(pair: tuple[float, float], digits: int = 4) -> str:
@@ -255,7 +105,7 @@ def summary_lines(result, config: dict[str, Any], seconds: float) -> list[str]:
 
 def simulate(args: argparse.Namespace) -> None:
     config = load_config(args)
-    out = _check_out(config["out"])
+    out = check_out(config["out"])
     try:
         sim = build_simulator(config)
     except ValueError as e:
@@ -276,21 +126,14 @@ def simulate(args: argparse.Namespace) -> None:
 
 def demo(args: argparse.Namespace) -> None:
     """Compares sync, K-sync, K-async (bounded) and async on the standard workload."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import pandas as pd
-
-    import absjax
-    from absjax import plots, policies
-
-    seeds, seed = _convert("seeds", args.seeds), _convert("seed", args.seed)
+    seeds = cfg.convert("seeds", args.seeds)
+    seed = cfg.convert("seed", args.seed)
     if seeds < 2:
         raise UsageError(f"seeds={seeds} must be >= 2 for confidence bands")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"out={args.out!r} exists and is not a directory")
-    _make_dir(out)
+    make_dir(out)
     candidates = {
         "sync": policies.sync(),
         "K-sync (K=4)": policies.k_sync(4),
@@ -300,7 +143,7 @@ def demo(args: argparse.Namespace) -> None:
     results, frames = {}, []
     start = time.perf_counter()
     for label, policy in candidates.items():
-        sim = absjax.Simulator(
+        sim = Simulator(
             16,
             policy,
             "shifted_exp:shift=0.5,rate=2",
@@ -334,35 +177,26 @@ def demo(args: argparse.Namespace) -> None:
 
 def sweep(args: argparse.Namespace) -> None:
     """Runs or resumes a parameter sweep (see :mod:`absjax.sweep`)."""
-    from absjax import sweep as sweep_lib
-
-    try:
-        sweep_lib.command(args.config, args.out, quiet=args.quiet)
-    except sweep_lib.cli.UsageError as e:  # not ours under python -m absjax.cli
-        raise UsageError(str(e)) from None
+    sweep_lib.command(args.config, args.out, quiet=args.quiet)
 
 
 def figures(args: argparse.Namespace) -> int:
-    """Forwards to ``paper_figures.reproduce.main``: the one hand-over from
-    absjax to paper_figures, imported by name only here, when the command runs
-    (absjax never imports paper_figures at module level)."""
-    import importlib
-
+    """Runs the paper-figure reproduction, a command that the ``paper_figures``
+    package registers under the entry point ``absjax.commands:figures`` (absjax
+    itself never imports it)."""
     argv = []
     for name in ("profile", "out", "seed", "cifar10", "jax_cache"):
         if getattr(args, name) is not None:
             argv += ["--" + name.replace("_", "-"), getattr(args, name)]
     if args.quiet:
         argv.append("--quiet")
-    try:
-        reproduce = importlib.import_module("paper_figures.reproduce")
-    except ModuleNotFoundError as e:
-        if e.name not in ("paper_figures", "paper_figures.reproduce"):
-            raise
+    found = metadata.entry_points(group=COMMANDS, name="figures")
+    if not found:
         raise UsageError(
             "paper_figures is not installed: pip install -e . from the repository"
-        ) from None
-    return reproduce.main(argv, prog="absjax figures")
+        )
+    (command,) = found
+    return command.load()(argv, prog="absjax figures")
 
 
 def main(argv: list[str] | None = None) -> int:

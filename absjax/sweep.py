@@ -4,10 +4,10 @@ A sweep runs the cartesian product of a grid of ``absjax simulate``
 configurations, each over the same number of seeds, and streams the rows to
 disk as it goes, so that an interrupted sweep (Ctrl-C, a crash, ``kill -9``)
 resumes where it stopped and ends with exactly the rows of an uninterrupted
-run. The TOML file holds the keys of ``absjax simulate`` (:data:`cli.DEFAULTS`,
-same names, same conversion and validation) as fixed values, a ``[grid]`` table
-of lists of values for any of those keys, ``seeds`` (seeds per grid point) and
-``chunk_seeds`` (seeds per unit of work)::
+run. The TOML file holds the keys of ``absjax simulate``
+(:data:`absjax.config.DEFAULTS`, same names, same conversion and validation) as
+fixed values, a ``[grid]`` table of lists of values for any of those keys,
+``seeds`` (seeds per grid point) and ``chunk_seeds`` (seeds per unit of work)::
 
     workers = 16
     objective = "linreg:dim=100,samples=4096,batch=32"
@@ -49,7 +49,6 @@ a dict and returns the path of ``results.csv``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import dataclasses
@@ -58,7 +57,6 @@ import itertools
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,8 +64,11 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from absjax import cli
+from absjax import config as cfg
 from absjax._validate import check_int
+from absjax._version import __version__
+from absjax.config import DEFAULTS, UsageError, convert, read_toml
+from absjax.io import atomic_write, make_dir
 from absjax.results import METRICS
 
 try:
@@ -118,7 +119,7 @@ class Plan:
     def manifest(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "absjax_version": _version(),
+            "absjax_version": __version__,
             "fingerprint": self.fingerprint,
             "seeds": self.seeds,
             "chunk_seeds": self.chunk_seeds,
@@ -151,7 +152,7 @@ def plan(config: dict[str, Any]) -> Plan:
     anything runs.
 
     Raises:
-      cli.UsageError: naming the key, or the point and its argument.
+      UsageError: naming the key, or the point and its argument.
     """
     fixed: dict[str, Any] = {}
     grid: dict[str, list] = {}
@@ -163,29 +164,29 @@ def plan(config: dict[str, Any]) -> Plan:
         elif name == "chunk_seeds":
             chunk_seeds = value
         elif name == "out":
-            raise cli.UsageError(
+            raise UsageError(
                 "out is not a sweep key: give the output directory with --out"
             )
-        elif name in cli.DEFAULTS:
-            fixed[name] = cli._convert(name, value)
+        elif name in DEFAULTS:
+            fixed[name] = convert(name, value)
         else:
-            raise cli.UsageError(_unknown(key))
+            raise UsageError(_unknown(key))
     for name in grid:
         if name in fixed:
-            raise cli.UsageError(f"{name} is both a fixed key and in [grid]")
+            raise UsageError(f"{name} is both a fixed key and in [grid]")
     try:
         chunk_seeds = check_int("chunk_seeds", chunk_seeds)
-        seeds = check_int("seeds", fixed.get("seeds", cli.DEFAULTS["seeds"]))
+        seeds = check_int("seeds", fixed.get("seeds", DEFAULTS["seeds"]))
     except ValueError as e:
-        raise cli.UsageError(str(e)) from None
+        raise UsageError(str(e)) from None
     points = []
     for index, values in enumerate(itertools.product(*grid.values())):
         given = {**fixed, **dict(zip(grid, values, strict=True))}
         try:
             point = _point(given, seeds)
-        except (ValueError, cli.UsageError) as e:
+        except (ValueError, UsageError) as e:
             where = _describe(index, _values(grid, given))
-            raise cli.UsageError(f"{where}: {e}") from None
+            raise UsageError(f"{where}: {e}") from None
         points.append(point)
     units = []
     for index, point in enumerate(points):
@@ -215,14 +216,14 @@ def run_sweep(config: dict[str, Any], out: Path, progress: bool = True) -> Path:
       progress: show a progress bar over units on stderr.
 
     Raises:
-      cli.UsageError: an invalid configuration, a directory that is not this
+      UsageError: an invalid configuration, a directory that is not this
         sweep's, or a corrupt part file (nothing is overwritten).
     """
     sweep = plan(config)
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise cli.UsageError(f"out={str(out)!r} exists and is not a directory")
-    cli._make_dir(out)
+        raise UsageError(f"out={str(out)!r} exists and is not a directory")
+    make_dir(out)
     with _locked(out):
         _claim(out, sweep)
         parts = out / PARTS
@@ -254,17 +255,11 @@ def run_sweep(config: dict[str, Any], out: Path, progress: bool = True) -> Path:
 def command(config_path: str, out: str, quiet: bool = False) -> None:
     """``absjax sweep``: reads the TOML file, runs the sweep, says where it wrote."""
     path = Path(config_path)
-    try:
-        with path.open("rb") as f:
-            config = tomllib.load(f)
-    except FileNotFoundError:
-        raise cli.UsageError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
-        raise cli.UsageError(f"config file {path} is not valid TOML: {e}") from None
+    config = read_toml(path)
     try:
         results = run_sweep(config, Path(out), progress=not quiet)
-    except cli.UsageError as e:
-        raise cli.UsageError(f"config file {path}: {e}") from None
+    except UsageError as e:
+        raise UsageError(f"config file {path}: {e}") from None
     except KeyboardInterrupt:
         print(
             "absjax: interrupted; run the same command again to resume "
@@ -278,46 +273,38 @@ def command(config_path: str, out: str, quiet: bool = False) -> None:
 # ----------------------------------------------------------------- the config
 def _grid(table: Any) -> dict[str, list]:
     if not isinstance(table, dict):
-        raise cli.UsageError("grid must be a table of lists ([grid] in TOML)")
+        raise UsageError("grid must be a table of lists ([grid] in TOML)")
     grid = {}
     for key, values in table.items():
         name = key.replace("-", "_")
-        if name in ("seeds", "out") or name not in cli.DEFAULTS:
-            known = sorted(set(cli.DEFAULTS) - {"seeds", "out"})
-            raise cli.UsageError(
+        if name in ("seeds", "out") or name not in DEFAULTS:
+            known = sorted(set(DEFAULTS) - {"seeds", "out"})
+            raise UsageError(
                 f"grid: {key!r} cannot be gridded (known: {', '.join(known)})"
             )
         if not isinstance(values, list) or not values:
-            raise cli.UsageError(
+            raise UsageError(
                 f"grid.{name}={values!r} must be a non-empty list of values"
             )
         try:
-            converted = [cli._convert(name, v) for v in values]
-        except cli.UsageError as e:
-            raise cli.UsageError(f"grid.{name}: {e}") from None
+            converted = [convert(name, v) for v in values]
+        except UsageError as e:
+            raise UsageError(f"grid.{name}: {e}") from None
         for i, v in enumerate(converted):
             if v in converted[:i]:
-                raise cli.UsageError(f"grid.{name} lists {v!r} twice")
+                raise UsageError(f"grid.{name} lists {v!r} twice")
         grid[name] = converted
     return grid
 
 
-def _version() -> str:
-    from absjax import __version__  # the package imports this module
-
-    return __version__
-
-
 def _unknown(key: str) -> str:
-    known = sorted({*cli.DEFAULTS, "grid", "chunk_seeds"} - {"out"})
+    known = sorted({*DEFAULTS, "grid", "chunk_seeds"} - {"out"})
     return f"unknown key {key!r} (known: {', '.join(known)})"
 
 
 def _point(given: dict[str, Any], seeds: int) -> dict[str, Any]:
     """A point's full configuration, as ``absjax simulate`` would build it."""
-    flags = dict.fromkeys(cli.DEFAULTS)  # the parsed flags, None when not given
-    flags.update((k, v) for k, v in given.items() if v is not None)
-    point = cli.load_config(argparse.Namespace(config=None, **flags))
+    point = cfg.merge(flags=given)
     point.pop("out", None)
     check_int("seed", point["seed"], low=0)
     if point["seed"] >= 2**32 or seeds > 2**32:
@@ -325,7 +312,7 @@ def _point(given: dict[str, Any], seeds: int) -> dict[str, Any]:
             f"seed={point['seed']} must be < 2**32 and seeds={seeds} <= 2**32 "
             "(seed indices are uint32)"
         )
-    cli.build_simulator(point)  # validates every argument
+    cfg.build_simulator(point)  # validates every argument
     return point
 
 
@@ -351,14 +338,14 @@ def _locked(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise cli.UsageError(f"another sweep is writing to {str(out)!r}") from None
+            raise UsageError(f"another sweep is writing to {str(out)!r}") from None
         yield
     finally:
         os.close(fd)
 
 
 def _temporary(directory: Path, name: str) -> list[Path]:
-    """Temporary files that ``cli.atomic_write`` leaves for ``name`` if killed."""
+    """Temporary files that ``atomic_write`` leaves for ``name`` if killed."""
     return sorted(directory.glob(f".{name}.*.tmp"))
 
 
@@ -368,33 +355,33 @@ def _claim(out: Path, sweep: Plan) -> None:
     if not manifest.exists():
         leftovers = set(_temporary(out, MANIFEST))
         if any(entry not in leftovers for entry in out.iterdir()):
-            raise cli.UsageError(
+            raise UsageError(
                 f"{str(out)!r} is not empty and has no {MANIFEST}: it is not a "
                 "sweep directory; pick another --out"
             )
         for tmp in leftovers:
             tmp.unlink()
         text = json.dumps(sweep.manifest(), indent=1) + "\n"
-        cli.atomic_write(manifest, lambda tmp: tmp.write_text(text))
+        atomic_write(manifest, lambda tmp: tmp.write_text(text))
         return
     try:
         recorded = json.loads(manifest.read_text())
         fingerprint, version = recorded["fingerprint"], recorded["absjax_version"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise cli.UsageError(
+        raise UsageError(
             f"{str(manifest)!r} is not a sweep manifest; pick another --out or "
             "delete the directory"
         ) from None
     if fingerprint != sweep.fingerprint:
-        raise cli.UsageError(
+        raise UsageError(
             f"{str(out)!r} holds a sweep of another configuration (fingerprint "
             f"{str(fingerprint)[:12]}, this one {sweep.fingerprint[:12]}); pick "
             "another --out or delete the directory"
         )
-    if version != _version():
-        raise cli.UsageError(
+    if version != __version__:
+        raise UsageError(
             f"{str(out)!r} holds a sweep made by absjax {version}, this is "
-            f"{_version()} (results could differ); pick another --out or delete "
+            f"{__version__} (results could differ); pick another --out or delete "
             "the directory"
         )
     for tmp in _temporary(out, MANIFEST) + _temporary(out, RESULTS):
@@ -419,9 +406,9 @@ def _run_units(units: list[Unit], sweep: Plan) -> Iterator[tuple[Unit, pd.DataFr
         config, static = sweep.points[unit.point], statics[unit.point]
         if static not in shared:
             first = sweep.points[statics.index(static)]
-            shared[static] = cli.build_simulator(first)
+            shared[static] = cfg.build_simulator(first)
         if unit.point != point:
-            point, params = unit.point, cli.build_simulator(config).params
+            point, params = unit.point, cfg.build_simulator(config).params
         try:
             result = shared[static].run(
                 seeds=unit.seeds,
@@ -430,7 +417,7 @@ def _run_units(units: list[Unit], sweep: Plan) -> Iterator[tuple[Unit, pd.DataFr
                 params=params,
             )
         except ValueError as e:
-            raise cli.UsageError(f"{sweep.describe(unit.point)}: {e}") from None
+            raise UsageError(f"{sweep.describe(unit.point)}: {e}") from None
         frame = result.to_dataframe()
         frame.insert(0, "point", unit.point)
         for i, (name, column) in enumerate(sweep.columns.items()):
@@ -439,18 +426,18 @@ def _run_units(units: list[Unit], sweep: Plan) -> Iterator[tuple[Unit, pd.DataFr
 
 
 def _write_part(path: Path, frame: pd.DataFrame) -> None:
-    cli.atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def _check_part(path: Path, unit: Unit, sweep: Plan) -> None:
     """Checks a finished unit's part file: header, rows, point and seeds.
 
     Raises:
-      cli.UsageError: the file is corrupt.
+      UsageError: the file is corrupt.
     """
 
-    def corrupt(why: str) -> cli.UsageError:
-        return cli.UsageError(
+    def corrupt(why: str) -> UsageError:
+        return UsageError(
             f"part file {str(path)!r} is corrupt ({why}); delete it to rerun its "
             "unit, or pick another --out"
         )
@@ -493,4 +480,4 @@ def _write_results(path: Path, parts: list[Path]) -> None:
                 with part.open(newline="") as rows:
                     writer.writerows(csv.DictReader(rows))
 
-    cli.atomic_write(path, write)
+    atomic_write(path, write)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 import absjax
-from absjax.cli import atomic_write
+from absjax.io import atomic_write
 
 matplotlib.use("Agg")
 

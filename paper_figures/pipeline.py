@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from absjax.cli import atomic_write
+from absjax.io import atomic_write
 from paper_figures import claims, experiment, figures, methods, report, studies
 from paper_figures.profiles import DELAYS, MAIN_DELAY, Profile
 

@@ -1,7 +1,7 @@
 """Sweeps: rows of one big run, resumable after any interruption, never clobbering.
 
 Compiling a Simulator takes seconds, so the tests build each configuration's
-Simulator once (``cli.build_simulator`` is memoised for this module): every
+Simulator once (``config.build_simulator`` is memoised for this module): every
 sweep here reuses the same compiled programs. The subprocess test compiles in
 its own processes.
 """
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from absjax import cli, sweep
+from absjax import cli, config, sweep
 
 CONFIG = {
     "workers": 4,
@@ -53,8 +53,8 @@ TOML = BASE + "k = 2\n[grid]\ntau = ['none', 1]\nlr = [0.05, 0.1]\n"
 
 @pytest.fixture(scope="module", autouse=True)
 def _compile_once():
-    """Memoises ``cli.build_simulator`` on the keys that shape the program."""
-    build, built = cli.build_simulator, {}
+    """Memoises ``config.build_simulator`` on the keys that shape the program."""
+    build, built = config.build_simulator, {}
 
     def cached(config):
         key = json.dumps(
@@ -66,7 +66,7 @@ def _compile_once():
         return built[key]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "build_simulator", cached)
+        patch.setattr(config, "build_simulator", cached)
         yield
 
 

@@ -4,12 +4,12 @@ Reference: Tan, Zhu, Zhang, "ABS: Adaptive Bounded Staleness Converges Faster an
 Communicates Less" (arXiv 2301.08895).
 """
 
+import sys
+
 from absjax import (
     compare,
-    datasets,
     delays,
     fitting,
-    networks,
     objectives,
     policies,
     rules,
@@ -19,8 +19,13 @@ from absjax import (
 from absjax._version import __version__
 from absjax.delays import Delay
 from absjax.engine import Ensemble, RoundInfo, SimParams, SimState, Simulator
+from absjax.objectives import datasets, networks
 from absjax.results import Result
 from absjax.rules import ServerView
+
+# The old module paths absjax.networks and absjax.datasets name the moved modules.
+sys.modules.setdefault("absjax.networks", networks)
+sys.modules.setdefault("absjax.datasets", datasets)
 
 __all__ = [
     "Delay",

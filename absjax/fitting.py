@@ -53,7 +53,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from absjax import delays
-from absjax._traces import load_trace as load_trace
+from absjax.delays._csv import load_trace as load_trace
 
 FIT_LAWS = ("exp", "shifted_exp", "lognormal", "gamma", "pareto")
 _NUM_PARAMS = {"exp": 1, "shifted_exp": 2, "lognormal": 2, "gamma": 2, "pareto": 2}
@@ -251,8 +251,8 @@ def best_fit(
 
 
 # --------------------------------------------------------------------- traces
-# load_trace (re-exported above) reads CSV traces; it lives in absjax._traces,
-# which absjax.delays.Trace shares.
+# load_trace (re-exported above) reads CSV traces; it lives in
+# absjax.delays._csv, which absjax.delays.Trace shares.
 
 
 def _check_trace(trace: Any) -> list[np.ndarray]:

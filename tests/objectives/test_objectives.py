@@ -1,4 +1,4 @@
-"""Training objectives (``absjax/objectives.py``).
+"""Training objectives (``absjax/objectives/``).
 
 Tolerances (style point 12):
 - Monte-Carlo means of stochastic gradients: per-coordinate z-test

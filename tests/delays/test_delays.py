@@ -1,4 +1,4 @@
-"""Delay laws and the cluster delay model (``absjax/delays.py``, spec section 4).
+"""Delay laws and the cluster delay model (``absjax/delays/``, spec section 4).
 
 Three independent checks per law: the closed-form moments and CDF against
 ``scipy.stats``, the sampler against those formulas by Monte Carlo (200k

@@ -1,86 +1,23 @@
-"""Training objectives: what a job computes and how the loss is measured.
+"""Objectives with closed-form or exact losses, and the timing-only one.
 
-An objective owns its data (a pytree of arrays, generated once from
-``data_seed`` so that every simulated seed trains on the same problem) and four
-pure functions the engine calls:
-
-- ``init(data) -> w``: the initial model ``w_0`` (a pytree);
-- ``sample(key, data, worker) -> batch``: the randomness of one job (a
-  minibatch) of worker ``worker`` (``()`` int32; objectives with per-worker data
-  shards sample from that worker's shard, the others ignore it);
-- ``gradient(data, w, batch) -> g``: the stochastic gradient of one job;
-- ``batch_loss(data, w, batch) -> ()``: the loss of that minibatch at ``w``,
-  what a worker computes alongside its gradient and the server may observe;
-- ``loss(data, w)`` and ``metric(data, w)``: the logged training loss (exact
-  over the whole training set or in closed form) and a test metric (``nan``
-  where the objective has none).
-
->>> import jax
->>> obj = quadratic(dim=4, noise=0.0)
->>> w = obj.init(obj.data)
->>> g = obj.gradient(obj.data, w, obj.sample(jax.random.key(0), obj.data, 0))
->>> bool(jax.numpy.allclose(g, obj.data["h"] * w))
-True
+The noisy quadratic (exact loss), least squares on a synthetic data set (exact
+loss through the least-squares solution), softmax regression on a synthetic
+teacher (test accuracy as the metric), and :class:`TimingOnly`, which has no
+model at all.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from absjax._spec import build_from_spec
 from absjax._validate import check_int, check_real
-
-Data = dict[str, jax.Array]
-
-
-def _check_dataset(objective) -> None:
-    """Checks the fields shared by the data-set objectives; no data generated yet."""
-    for name in ("dim", "samples", "batch"):
-        check_int(name, getattr(objective, name))
-    check_int("data_seed", objective.data_seed, low=0)
-    check_real("noise", objective.noise, 0.0)
-    object.__setattr__(objective, "_data", None)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Objective:
-    """Base class; see the module docstring for the protocol."""
-
-    name: ClassVar[str]
-    has_loss: ClassVar[bool] = True  # False: loss is nan by design (timing only)
-    has_metric: ClassVar[bool] = False
-    metric_name: ClassVar[str] = ""
-
-    @property
-    def data(self) -> Data:
-        raise NotImplementedError
-
-    def init(self, data: Data) -> Any:
-        raise NotImplementedError
-
-    def sample(self, key: jax.Array, data: Data, worker: jax.Array) -> Any:
-        raise NotImplementedError
-
-    def gradient(self, data: Data, w: Any, batch: Any) -> Any:
-        raise NotImplementedError
-
-    def batch_loss(self, data: Data, w: Any, batch: Any) -> jax.Array:
-        raise NotImplementedError
-
-    def check_workers(self, num_workers: int) -> None:
-        """Raises ``ValueError`` if the data cannot serve ``num_workers``."""
-
-    def loss(self, data: Data, w: Any) -> jax.Array:
-        raise NotImplementedError
-
-    def metric(self, data: Data, w: Any) -> jax.Array:
-        return jnp.asarray(jnp.nan)
+from absjax.objectives.base import Data, Objective, _check_dataset, uniform_indices
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -140,24 +77,6 @@ class Quadratic(Objective):
 
     def loss(self, data, w):
         return 0.5 * jnp.sum(data["h"] * w**2)
-
-
-def uniform_indices(key: jax.Array, shape, n: int) -> jax.Array:
-    """Uniform integers in ``[0, n)``, one 32-bit random word each.
-
-    ``floor(u * n / 2^32)`` for a uniform 32-bit ``u`` (Lemire's multiply-shift,
-    computed exactly in 32-bit halves), so the bias is at most ``n / 2^32``;
-    ``jax.random.randint`` spends two words per integer.
-
-    >>> int(uniform_indices(jax.random.key(0), (1000,), 7).max())
-    6
-    """
-    if n > 2**16:
-        return jax.random.randint(key, shape, 0, n)
-    u = jax.random.bits(key, shape, jnp.uint32)
-    n32 = jnp.uint32(n)
-    high = (u >> 16) * n32 + (((u & 0xFFFF) * n32) >> 16)
-    return (high >> 16).astype(jnp.int32)
 
 
 def _regression_data(seed: int, samples: int, dim: int):
@@ -346,42 +265,3 @@ quadratic = Quadratic
 linreg = LinearRegression
 logreg = SoftmaxRegression
 timing_only = TimingOnly
-
-_REGISTRY = {
-    "timing": (TimingOnly, {}),
-    "quadratic": (
-        Quadratic,
-        {"dim": int, "noise": float, "hmin": float, "hmax": float, "init_scale": float},
-    ),
-    "linreg": (
-        LinearRegression,
-        {"dim": int, "samples": int, "batch": int, "noise": float, "data_seed": int},
-    ),
-    "logreg": (
-        SoftmaxRegression,
-        {
-            "dim": int,
-            "classes": int,
-            "samples": int,
-            "test_samples": int,
-            "batch": int,
-            "noise": float,
-            "data_seed": int,
-        },
-    ),
-}
-
-
-def parse_objective(spec: str) -> Objective:
-    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
-    from absjax.networks import _REGISTRY as networks  # lazy: it imports this module
-
-    return build_from_spec(spec, {**_REGISTRY, **networks}, "objective")
-
-
-def as_objective(objective: Objective | str) -> Objective:
-    if isinstance(objective, Objective):
-        return objective
-    if isinstance(objective, str):
-        return parse_objective(objective)
-    raise ValueError(f"objective={objective!r} must be an Objective or a SPEC string")

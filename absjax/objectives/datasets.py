@@ -1,4 +1,4 @@
-"""Real data sets: CIFAR-10 and MNIST readers and a non-i.i.d. worker split.
+"""Real data sets: CIFAR-10 and MNIST readers.
 
 The readers take a local directory and return NumPy arrays::
 
@@ -37,19 +37,8 @@ The md5 sums of the ``.gz`` files, in that order, are
 ``f68b3c2dcbeaaa9fbdd348bbdeb94873``, ``d53e105ee54ea40749a09fcbcd1e9432``,
 ``9fb629c4189551a2d022fa330f9573f3`` and ``ec29112dd5afa0611ce80d1b7f02629c``.
 
-**Non-i.i.d. workers** (``dirichlet_partition``): the Dirichlet label split of
-Hsu, Qi and Brown, "Measuring the Effects of Non-Identical Data Distribution for
-Federated Visual Classification" (arXiv 1909.06335); ``label_skew`` measures
-how far the workers' label mixes are from the global one.
-
->>> import numpy as np
->>> labels = np.repeat(np.arange(10), 100)
->>> parts = dirichlet_partition(labels, num_workers=20, alpha=0.1, seed=0)
->>> np.array_equal(np.sort(np.concatenate(parts)), np.arange(1000))
-True
->>> iid = dirichlet_partition(labels, num_workers=20, alpha=None, seed=0)
->>> bool(label_skew(labels, parts) > label_skew(labels, iid))
-True
+The non-i.i.d. worker split (``dirichlet_partition``, ``label_skew``) lives in
+:mod:`absjax.objectives.partition` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -61,13 +50,13 @@ import os
 import pickle
 import struct
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from absjax._validate import check_int
+from absjax.objectives.partition import dirichlet_partition as dirichlet_partition
+from absjax.objectives.partition import label_skew as label_skew
 
 NUM_CLASSES = 10  # both CIFAR-10 and MNIST label the digits/classes 0..9
 
@@ -403,153 +392,3 @@ def load_mnist(directory: PathLike) -> dict[str, np.ndarray]:
             f"are {x_test.shape[1:3]}"
         )
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-
-# ----------------------------------------------------------------------------
-# Worker partitions
-# ----------------------------------------------------------------------------
-
-
-def _check_label_array(labels: Any) -> np.ndarray:
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iu":
-        raise ValueError(
-            f"labels must be a non-empty 1-D integer array, got shape {y.shape} "
-            f"and dtype {y.dtype}"
-        )
-    return y
-
-
-def _is_iid(alpha: Any) -> bool:
-    """``True`` for ``None``/``inf``; checks a finite ``alpha > 0`` otherwise."""
-    if alpha is None:
-        return True
-    is_number = isinstance(alpha, int | float | np.integer | np.floating)
-    if is_number and not isinstance(alpha, bool | np.bool_):
-        if alpha == math.inf:
-            return True
-        if math.isfinite(alpha) and alpha > 0:
-            return False
-    raise ValueError(f"alpha={alpha!r} must be in (0, inf], or None for i.i.d.")
-
-
-def dirichlet_partition(
-    labels: Any,
-    num_workers: int,
-    alpha: float | None,
-    seed: int = 0,
-) -> list[np.ndarray]:
-    """Splits sample indices over workers with Dirichlet(alpha) label mixes.
-
-    For each class ``c`` (in sorted order) the indices with label ``c`` are
-    shuffled, proportions ``p ~ Dirichlet(alpha * ones(num_workers))`` are
-    drawn, and worker ``w`` receives the slice between
-    ``floor(n_c * cumsum(p)[w - 1])`` and ``floor(n_c * cumsum(p)[w])``
-    (Hsu, Qi, Brown, arXiv 1909.06335, Sec. 3). Small ``alpha`` gives each
-    worker few classes (``alpha -> 0``: one class per worker and class), large
-    ``alpha`` approaches the global mix. ``alpha = inf`` or ``None`` is the
-    i.i.d. split: all indices shuffled, then cut into ``num_workers`` parts
-    whose sizes differ by at most one (``np.array_split``). (The Dirichlet
-    split's own ``alpha -> inf`` limit is stratified, ``n_c / num_workers`` of
-    every class per worker, so a large finite ``alpha`` can be less skewed
-    than this random split; ``label_skew`` notes the i.i.d. sampling skew.)
-
-    Every index ``0 .. len(labels) - 1`` lands in exactly one part. A worker
-    can receive no sample at all when ``alpha`` is small or
-    ``num_workers > len(labels)``.
-
-    Args:
-        labels: 1-D integer class labels, one per sample.
-        num_workers: the number of parts, ``>= 1``.
-        alpha: Dirichlet concentration in ``(0, inf)``, or ``inf``/``None``
-            for an i.i.d. split.
-        seed: seed ``>= 0`` of the NumPy generator; the split is a pure
-            function of ``(labels, num_workers, alpha, seed)``.
-
-    Returns:
-        ``num_workers`` sorted int64 index arrays.
-
-    Raises:
-        ValueError: ``labels`` is not a non-empty 1-D integer array, or
-            ``num_workers``, ``alpha`` or ``seed`` is out of range.
-
-    >>> import numpy as np
-    >>> labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    >>> parts = dirichlet_partition(labels, num_workers=2, alpha=None, seed=0)
-    >>> [len(p) for p in parts]
-    [4, 4]
-    >>> parts = dirichlet_partition(labels, num_workers=3, alpha=0.5, seed=1)
-    >>> sorted(np.concatenate(parts).tolist())
-    [0, 1, 2, 3, 4, 5, 6, 7]
-    """
-    y = _check_label_array(labels)
-    num_workers = check_int("num_workers", num_workers, 1)
-    iid = _is_iid(alpha)
-    seed = check_int("seed", seed, 0)
-    rng = np.random.default_rng(seed)
-    if iid:
-        chunks = np.array_split(rng.permutation(y.size), num_workers)
-        return [np.sort(chunk).astype(np.int64) for chunk in chunks]
-    pieces: list[list[np.ndarray]] = [[] for _ in range(num_workers)]
-    concentration = np.full(num_workers, float(alpha))
-    for c in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == c))
-        share = rng.dirichlet(concentration)
-        cuts = np.floor(np.cumsum(share)[:-1] * members.size).astype(np.int64)
-        cuts = np.clip(cuts, 0, members.size)
-        for worker, chunk in enumerate(np.split(members, cuts)):
-            pieces[worker].append(chunk)
-    return [np.sort(np.concatenate(p)).astype(np.int64) for p in pieces]
-
-
-def label_skew(labels: Any, parts: Sequence[Any]) -> float:
-    """Mean total-variation distance of the workers' label mixes from the global.
-
-    With ``q_w`` the label distribution of part ``w`` and ``p`` that of all of
-    ``labels``, returns ``mean_w TV(q_w, p) = mean_w sum_c |q_w(c) - p(c)| / 2``
-    over the non-empty parts: ``0`` when every worker sees the global mix,
-    ``1 - min_c p(c)`` at most (each worker holds the rarest single class).
-    An i.i.d. part of ``m`` samples still has a sampling skew of order
-    ``sqrt(num_classes / m)``.
-
-    Args:
-        labels: 1-D integer class labels, one per sample.
-        parts: index arrays into ``labels`` (e.g. from ``dirichlet_partition``),
-            at least one of them non-empty.
-
-    Returns:
-        The mean distance, a float in ``[0, 1)``.
-
-    Raises:
-        ValueError: ``labels`` is not a non-empty 1-D integer array, a part is
-            not a 1-D integer array of indices in ``[0, len(labels))``, or all
-            parts are empty.
-
-    >>> import numpy as np
-    >>> labels = np.array([0, 0, 1, 1])
-    >>> label_skew(labels, [np.array([0, 2]), np.array([1, 3])])
-    0.0
-    >>> label_skew(labels, [np.array([0, 1]), np.array([2, 3])])
-    0.5
-    """
-    y = _check_label_array(labels)
-    _, codes = np.unique(y, return_inverse=True)
-    num_classes = int(codes.max()) + 1
-    overall = np.bincount(codes, minlength=num_classes) / y.size
-    distances = []
-    for w, part in enumerate(parts):
-        index = np.asarray(part)
-        if index.size == 0:
-            continue
-        if index.ndim != 1 or index.dtype.kind not in "iu":
-            raise ValueError(f"parts[{w}] must be a 1-D integer index array")
-        if index.min() < 0 or index.max() >= y.size:
-            raise ValueError(
-                f"parts[{w}] holds indices in [{index.min()}, {index.max()}], "
-                f"which must be in [0, len(labels)={y.size})"
-            )
-        mix = np.bincount(codes[index], minlength=num_classes) / index.size
-        distances.append(0.5 * np.abs(mix - overall).sum())
-    if not distances:
-        raise ValueError("parts must hold at least one non-empty index array")
-    return float(np.mean(distances))

@@ -1,4 +1,4 @@
-"""Neural-network objectives (``absjax/networks.py``).
+"""Neural-network objectives (``absjax/objectives/networks.py``).
 
 Tolerances (style point 12):
 - ``gradient`` against ``jax.grad(batch_loss)``: ``rtol = 1e-5`` (float32,
@@ -21,10 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_datasets import _write_cifar, _write_mnist
+from datafiles import write_cifar as _write_cifar
+from datafiles import write_mnist as _write_mnist
 
-from absjax import Ensemble, Simulator, datasets, delays, networks, objectives, policies
+from absjax import Ensemble, Simulator, datasets, delays, objectives, policies
 from absjax.networks import CNN, MLP, conv3x3, max_pool2
+from absjax.objectives import classifier
 
 SMALL = [
     lambda **kw: MLP(hidden=(8, 6), samples=128, test_samples=32, **kw),
@@ -188,7 +190,7 @@ def test_chunked_evaluation_matches_one_chunk(monkeypatch):
     data, w = obj.data, obj.init(obj.data)
     whole = [float(obj.loss(data, w)), float(obj.metric(data, w))]
     # 64 rows of 16 features per chunk: 17 chunks and a remainder of 12 rows.
-    monkeypatch.setattr(networks, "_EVAL_NUMBERS", 16 * 64)
+    monkeypatch.setattr(classifier, "_EVAL_NUMBERS", 16 * 64)
     chunked = [float(obj.loss(data, w)), float(obj.metric(data, w))]
     assert chunked == pytest.approx(whole, rel=1e-5)
 

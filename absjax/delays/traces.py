@@ -1,0 +1,200 @@
+"""Measured job durations replayed as a delay law (:class:`Trace`).
+
+The CSV layouts are read by :mod:`absjax.delays._csv` (shared with
+:func:`absjax.fitting.load_trace`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from absjax.delays._csv import read_trace
+from absjax.delays.laws import Law, Params
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace(Law):
+    """Measured job durations, resampled uniformly with replacement.
+
+    Per worker (``pooled=False``): a job of worker ``i`` takes one of worker
+    ``i``'s measured durations, each with probability ``1 / len(durations[i])``
+    (the bootstrap of Efron, "Bootstrap methods: another look at the
+    jackknife", Ann. Statist. 7(1), 1979); the trace then needs exactly one
+    column per worker of the simulation (:meth:`Delay.check_workers`).
+    Pooled: every job of every worker takes one of all the durations, so a
+    pooled trace fits any number of workers. Draws without worker indices
+    (``sample(key, params, shape)``) are pooled.
+
+    ``mean``, ``variance`` and ``cdf`` are those of the pooled empirical
+    distribution (every measured duration weighs ``1 / total``): with equally
+    long columns, the law of a job of a uniformly chosen worker. The numbers
+    live in ``params`` as a ``(workers, max_len)`` table padded with zeros and
+    the ``(workers,)`` int32 column lengths: part of the params, never gridded.
+
+    Build one from arrays (``Trace([w0, w1, ...])``, or a 1-D array for a
+    pooled list) or from a CSV file with :meth:`from_csv` or the SPEC
+    ``"trace:path=FILE,format=auto|wide|long|pooled"`` (layouts:
+    :func:`absjax.fitting.load_trace`).
+
+    Attributes:
+      durations: one tuple of durations (``>= 0``, finite) per worker, or one
+        in all for a pooled trace.
+      pooled: whether all jobs draw from all durations; ``None`` (the
+        default) means pooled exactly when ``durations`` is a flat list.
+      path: the file it was read from (``None`` for arrays).
+      format: the ``format`` it was read with.
+
+    >>> law = Trace([[1.0, 3.0], [2.0]])
+    >>> law.workers, float(law.mean(law.params))  # (1 + 3 + 2) / 3
+    (2, 2.0)
+    >>> import jax.numpy as jnp
+    >>> x = law.sample(jax.random.key(0), law.params, (4,), worker=jnp.ones(4, int))
+    >>> x.tolist()  # worker 1 has only 2.0
+    [2.0, 2.0, 2.0, 2.0]
+    """
+
+    durations: Any = dataclasses.field(repr=False)
+    pooled: bool | None = None
+    path: str | None = None
+    format: str = "auto"
+    name: ClassVar[str] = "trace"
+
+    def __post_init__(self):
+        where = self.path if self.path is not None else "durations"
+        data = self.durations
+        if isinstance(data, str | bytes) or not hasattr(data, "__len__"):
+            raise ValueError(
+                f"{where}: durations must be a list of durations or one list per worker"
+            )
+        if len(data) == 0:
+            raise ValueError(f"{where}: durations must hold at least one duration")
+        if isinstance(data, np.ndarray):
+            flat = data.ndim == 1
+        else:
+            flat = all(np.ndim(x) == 0 for x in data)
+        columns = [data] if flat else list(data)
+        values = []
+        for i, column in enumerate(columns):
+            name = f"durations[{i}]" if not flat else "durations"
+            try:
+                x = np.asarray(column, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: {name} must hold numbers") from None
+            if x.ndim != 1 or x.size == 0:
+                raise ValueError(
+                    f"{where}: {name} must be a non-empty 1-D list of durations; "
+                    f"got shape {x.shape}"
+                )
+            bad = np.flatnonzero(~np.isfinite(x) | (x < 0))
+            if bad.size:
+                j = int(bad[0])
+                raise ValueError(
+                    f"{where}: {name}[{j}]={float(x[j])!r} must be a finite "
+                    "duration >= 0"
+                )
+            values.append(x)
+        pooled = flat if self.pooled is None else bool(self.pooled)
+        if pooled and len(values) > 1:
+            values = [np.concatenate(values)]
+        object.__setattr__(self, "durations", tuple(tuple(x.tolist()) for x in values))
+        object.__setattr__(self, "pooled", pooled)
+
+    @classmethod
+    def from_csv(cls, path, format: str = "auto") -> Trace:
+        """Reads a trace file (:func:`absjax.fitting.load_trace`'s layouts).
+
+        ``format``: ``"auto"`` (detected; a single-column list is pooled),
+        ``"wide"``, ``"long"`` or ``"pooled"`` (any layout, all durations
+        pooled). Raises ``ValueError`` naming the file.
+        """
+        columns, pooled = read_trace(path, None, format)
+        return cls(tuple(columns), pooled=pooled, path=str(path), format=format)
+
+    def __repr__(self):
+        lengths = tuple(len(x) for x in self.durations)
+        return (
+            f"Trace(workers={self.workers}, lengths={lengths}, "
+            f"pooled={self.pooled}, path={self.path!r})"
+        )
+
+    @property
+    def workers(self) -> int:
+        """Number of workers (columns); 1 for a pooled trace."""
+        return len(self.durations)
+
+    @functools.cached_property
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.array([len(x) for x in self.durations], dtype=np.int32)
+        table = np.zeros((len(lengths), int(lengths.max())))
+        for i, x in enumerate(self.durations):
+            table[i, : len(x)] = x
+        return table, lengths
+
+    @property
+    def params(self) -> Params:
+        table, lengths = self._table
+        return {"table": jnp.asarray(table), "lengths": jnp.asarray(lengths)}
+
+    def check(self, params: Params) -> None:
+        table = np.asarray(params["table"], dtype=np.float64)
+        lengths = np.asarray(params["lengths"])
+        if np.any(lengths < 1) or np.any(lengths > table.shape[-1]):
+            raise ValueError(
+                f"trace lengths={lengths.tolist()} must be in [1, {table.shape[-1]}]"
+            )
+        mask = np.arange(table.shape[-1]) < lengths[..., None]
+        if not np.all(np.isfinite(table[mask]) & (table[mask] >= 0)):
+            raise ValueError("trace table must hold finite durations >= 0")
+
+    def sample(self, key, params, shape, worker=None):
+        """Draws of the given shape; ``worker`` (broadcast to ``shape``) picks
+        each draw's column, ``None`` (or a pooled trace) draws from all."""
+        table, lengths = params["table"], params["lengths"]
+        if worker is None or self.pooled:
+            ends = jnp.cumsum(lengths)
+            flat = jax.random.randint(key, shape, 0, ends[-1])
+            row = jnp.searchsorted(ends, flat, side="right")
+            col = flat - (ends - lengths)[row]
+        else:
+            row = jnp.broadcast_to(jnp.asarray(worker), shape)
+            col = jax.random.randint(key, shape, 0, lengths[row])
+        return table[row, col]
+
+    @staticmethod
+    def _mask(params):
+        table, lengths = params["table"], params["lengths"]
+        mask = jnp.arange(table.shape[-1]) < lengths[..., None]
+        return table, mask, jnp.sum(lengths)
+
+    def mean(self, params):
+        table, mask, total = self._mask(params)
+        return jnp.sum(jnp.where(mask, table, 0.0), axis=(-2, -1)) / total
+
+    def variance(self, params):
+        table, mask, total = self._mask(params)
+        mean = self.mean(params)[..., None, None]
+        centred = jnp.where(mask, table - mean, 0.0)
+        return jnp.sum(centred**2, axis=(-2, -1)) / total
+
+    def cdf(self, params, x):
+        table, mask, total = self._mask(params)
+        x = jnp.asarray(x)[..., None, None]
+        return jnp.sum(mask & (table <= x), axis=(-2, -1)) / total
+
+    def spec(self) -> str:
+        if self.path is None:
+            raise ValueError(
+                "a Trace built from arrays has no SPEC: write it to a CSV file "
+                "and use 'trace:path=FILE'"
+            )
+        extra = f",format={self.format}" if self.format != "auto" else ""
+        return f"{self.name}:path={self.path}{extra}"
+
+
+trace = Trace

@@ -10,7 +10,20 @@ object with these members fits.
   upload and download times from.
 - :class:`Objective`: a training objective (:mod:`absjax.objectives`: the
   convex objectives, the networks, timing only), what a job computes and how
-  the loss is logged.
+  the loss is logged (not to be confused with the base class
+  ``absjax.objectives.Objective``, which implements it).
+- :class:`StalenessWeight`: ``omega(s)`` of an aggregated update
+  (:mod:`absjax.staleness`).
+- :class:`Rule`: how K or tau change between rounds (:mod:`absjax.rules`).
+- :class:`ArrivalRule`: when a round ends and what arrives
+  (:mod:`absjax.policies.first_finishers`, :mod:`absjax.policies.event_loop`).
+- :class:`RestartRule`: who starts a new job after a round
+  (:mod:`absjax.policies.restarts`).
+
+A policy takes an arrival rule and a restart rule of one's own
+(``policies.custom(base, arrivals=..., restart=...)``), a rule of one's own as
+``k_rule``/``tau_rule`` (``absjax.rules.Function`` wraps a function), a law and
+an objective wherever absjax takes one.
 
 A leaf module: it imports nothing of absjax.
 
@@ -19,8 +32,15 @@ A leaf module: it imports nothing of absjax.
 True
 >>> isinstance(objectives.quadratic(dim=3), Objective)
 True
->>> isinstance(delays.Delay(delays.exponential()), DelayLaw)  # a cluster, no check
-False
+>>> from absjax import policies, rules, staleness
+>>> isinstance(staleness.inverse(), StalenessWeight)
+True
+>>> isinstance(rules.AdaSync(t0=5.0), Rule)
+True
+>>> isinstance(policies.FirstFinishers(), ArrivalRule)
+True
+>>> isinstance(policies.BoundedStaleness(), RestartRule)
+True
 """
 
 from __future__ import annotations
@@ -113,3 +133,81 @@ class Objective(Protocol):
     def check_workers(self, num_workers: int) -> None:
         """Raises ``ValueError`` if the data cannot serve ``num_workers``."""
         ...
+
+
+@runtime_checkable
+class StalenessWeight(Protocol):
+    """``omega(s)``: the weight of an update aggregated with staleness ``s``.
+
+    ``params`` are its numbers (gridded as ``weight.NAME``); ``check``
+    validates a point of a grid before anything compiles.
+    """
+
+    @property
+    def params(self) -> Params:
+        """The weight's numbers as a dict of arrays."""
+        ...
+
+    def __call__(self, s: jax.Array, params: Params) -> jax.Array:
+        """The weights of the staleness values ``s`` (any shape)."""
+        ...
+
+    def check(self, params: Params) -> None:
+        """Raises ``ValueError`` if ``params`` are outside the weight's ranges."""
+        ...
+
+
+@runtime_checkable
+class Rule(Protocol):
+    """``rule(view, params) -> value``: K or tau of the next round from what
+    the server knows (an :class:`absjax.rules.ServerView`).
+
+    ``needs_loss`` says whether it reads ``view.loss`` (the engine computes the
+    loss estimate only then); ``check(params, low, high)`` validates its
+    numbers, whose values must lie in ``[low, high]``.
+    """
+
+    needs_loss: bool
+
+    @property
+    def params(self) -> Params:
+        """The rule's numbers (gridded as ``policy.k_rule.NAME``, ...)."""
+        ...
+
+    def __call__(self, view: Any, params: Params) -> jax.Array:
+        """The next value (the engine clips K to [1, k_max], tau to >= 0)."""
+        ...
+
+    def check(self, params: Params, low: int, high: int) -> None:
+        """Raises ``ValueError`` for numbers out of range."""
+        ...
+
+
+@runtime_checkable
+class ArrivalRule(Protocol):
+    """``rule(jobs, keys, state, params) -> Arrivals``: a round up to its end.
+
+    ``jobs`` is the engine's job machinery (:class:`absjax.engine.Jobs`:
+    ``updates``, ``weigh``, ``durations``, ``capacity``, ``num_workers``),
+    ``keys`` the seed's :class:`absjax.engine.RunKeys`, ``state`` the
+    :class:`absjax.SimState` at the round's start and ``params`` the
+    :class:`absjax.SimParams`. The result is an
+    :class:`absjax.policies.Arrivals`: the round's length, every worker's job
+    at its end, the weighted sum of the aggregated updates and the counts.
+    """
+
+    def __call__(self, jobs: Any, keys: Any, state: Any, params: Any) -> Any: ...
+
+
+@runtime_checkable
+class RestartRule(Protocol):
+    """``rule(view, running, numbers) -> Restarts``: who restarts after a round.
+
+    ``view`` is the :class:`absjax.rules.ServerView` with the next round's K
+    and tau, ``running`` the ``(num_workers,)`` mask of jobs still computing,
+    ``numbers`` the policy's numbers (``params.policy``). The result is an
+    :class:`absjax.policies.Restarts`: ``restart`` (start a new job on the new
+    model), ``cancelled`` (wasted) and ``blocked`` (no job until later).
+    """
+
+    def __call__(self, view: Any, running: jax.Array, numbers: Params) -> Any: ...

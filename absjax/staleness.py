@@ -45,6 +45,11 @@ class Weight:
     def __call__(self, s: jax.Array, params: dict[str, Any]) -> jax.Array:
         raise NotImplementedError
 
+    def check(self, params: dict[str, Any]) -> None:
+        """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
+        are outside the weight's ranges (the constructor's checks)."""
+        type(self)(**{k: float(v) for k, v in params.items()})
+
 
 @dataclasses.dataclass(frozen=True)
 class Constant(Weight):

@@ -6,8 +6,15 @@ members exist; the signatures are exercised by the parts' own tests.
 
 import pytest
 
-from absjax import delays, objectives
-from absjax.protocols import DelayLaw, Objective
+from absjax import delays, objectives, policies, rules, staleness
+from absjax.protocols import (
+    ArrivalRule,
+    DelayLaw,
+    Objective,
+    RestartRule,
+    Rule,
+    StalenessWeight,
+)
 
 SMALL_OBJECTIVES = [
     "timing",
@@ -46,3 +53,46 @@ def test_a_missing_member_is_seen():
         def cdf(self, params, x): ...
 
     assert not isinstance(NoCheck(), DelayLaw)
+
+
+@pytest.mark.parametrize(
+    "weight",
+    [
+        staleness.constant(),
+        staleness.inverse(),
+        staleness.polynomial(a=1.0),
+        staleness.exponential(a=0.5),
+        staleness.threshold(c=2.0, v=0.0),
+    ],
+)
+def test_every_weight_fits_the_protocol(weight):
+    assert isinstance(weight, StalenessWeight)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        rules.AdaSync(t0=1.0),
+        rules.StalenessBound(kappa=1.0),
+        rules.Schedule((1.0,), (1, 2)),
+        rules.Function(lambda view, params: view.k),
+    ],
+)
+def test_every_rule_fits_the_protocol(rule):
+    assert isinstance(rule, Rule)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        policies.sync(),
+        policies.k_async(2, tau=1),
+        policies.k_batch_sync(2),
+        policies.rennala(2),
+        policies.ssp(1),
+        policies.abs_(1, 1.0),
+    ],
+)
+def test_every_policy_mechanic_fits_the_protocols(policy):
+    assert isinstance(policy.arrival_rule(), ArrivalRule)
+    assert isinstance(policy.restart_rule(), RestartRule)

@@ -23,3 +23,16 @@ def test_quick_start_is_two_commands_main_job_first():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _quick_start_lines()[1] in ci
+
+
+def _python_blocks(section: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, re.S)
+
+
+def test_policies_section_examples_run():
+    blocks = _python_blocks("Policies")
+    assert len(blocks) >= 2  # the user rule and the user restart rule
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

@@ -107,21 +107,14 @@ class Delay:
             object.__setattr__(self, "speeds", tuple(float(s) for s in self.speeds))
             for s in self.speeds:
                 check_real("speeds[i]", s, 0.0, math.inf, strict_low=True)
-        check_real("speed_spread", self.speed_spread, 0.0, math.inf, strict_low=False)
-        check_real(
-            "straggler_prob", self.straggler_prob, 0.0, 1.0 + 1e-12, strict_low=False
-        )
-        check_real(
-            "straggler_factor", self.straggler_factor, 0.0, math.inf, strict_low=True
-        )
-        for name in ("markov_slow", "markov_recover"):
-            value = getattr(self, name)
-            number = isinstance(value, int | float | np.number) and not isinstance(
-                value, bool
-            )
-            if not (number and 0.0 <= value <= 1.0):
-                raise ValueError(f"{name}={value!r} must be a probability in [0, 1]")
-        check_real("markov_factor", self.markov_factor, 0.0, math.inf, strict_low=True)
+        _check_modifiers({name: getattr(self, name) for name in MODIFIERS})
+
+    def check(self, params: Params) -> None:
+        """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
+        are outside their ranges: each law's, and the modifiers'."""
+        for name, law in self._laws():
+            law.check(params[name])
+        _check_modifiers({name: float(params[name]) for name in MODIFIERS})
 
     @property
     def params(self) -> Params:
@@ -320,3 +313,31 @@ def _draw(law: Law, key, params, shape, worker):
     if isinstance(law, Trace):
         return law.sample(key, params, shape, worker)
     return law.sample(key, params, shape)
+
+
+# The numbers of a Delay besides its laws' (its params other than the laws).
+MODIFIERS = (
+    "speed_spread",
+    "straggler_prob",
+    "straggler_factor",
+    "markov_slow",
+    "markov_recover",
+    "markov_factor",
+)
+
+
+def _check_modifiers(values: dict) -> None:
+    """The ranges of the speed, straggler and chain numbers."""
+    check_real("speed_spread", values["speed_spread"], 0.0, math.inf)
+    check_real("straggler_prob", values["straggler_prob"], 0.0, 1.0 + 1e-12)
+    check_real(
+        "straggler_factor", values["straggler_factor"], 0.0, math.inf, strict_low=True
+    )
+    for name in ("markov_slow", "markov_recover"):
+        value = values[name]
+        number = isinstance(value, int | float | np.number) and not isinstance(
+            value, bool
+        )
+        if not (number and 0.0 <= value <= 1.0):
+            raise ValueError(f"{name}={value!r} must be a probability in [0, 1]")
+    check_real("markov_factor", values["markov_factor"], 0.0, math.inf, strict_low=True)

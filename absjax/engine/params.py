@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from absjax import delays as delays_lib
 from absjax._validate import check_positive
 from absjax._vocabulary import UNBOUNDED
 from absjax.engine.state import SimParams
@@ -54,28 +53,8 @@ def canonical(sim, params: SimParams) -> SimParams:
 
 def check_params(sim, params: SimParams) -> None:
     """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
-    n, policy = sim.num_workers, sim.policy
-    k = np.asarray(params.k)
-    if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
-        raise ValueError(f"k={k.tolist()} must be integers in [1, num_workers={n}]")
-    if np.any(k > sim.capacity):
-        raise ValueError(
-            f"k={k.tolist()} exceeds k_max={sim.capacity}, the "
-            "arrivals per round this simulator was built for; "
-            "build it with a larger k_max"
-        )
-    tau = np.asarray(params.tau)
-    if np.any(tau < 0) or not np.issubdtype(tau.dtype, np.integer):
-        raise ValueError(f"tau={tau.tolist()} must be integers >= 0")
-    if policy.synchronous and np.any(tau != UNBOUNDED):
-        raise ValueError(
-            f"tau is a staleness bound; policy {policy.name!r} "
-            "is synchronous: leave tau unset"
-        )
-    if policy.base in ("sync", "async"):
-        fixed = n if policy.base == "sync" else 1
-        if np.any(k != fixed):
-            raise ValueError(f"policy {policy.name!r} fixes k={fixed}")
+    policy = sim.policy
+    policy.check_numbers(params.k, params.tau, sim.num_workers, sim.capacity)
     check_positive("lr", params.lr)
     numbers = params.policy
     for which, low, high in (("k_rule", 1, sim.capacity), ("tau_rule", 0, UNBOUNDED)):
@@ -96,26 +75,8 @@ def check_params(sim, params: SimParams) -> None:
 
 def check_law_numbers(sim, params: SimParams) -> None:
     """Range checks of the delay model's and the weight's numbers."""
-    delay = params.delay
-    for name in ("compute", "upload", "download"):
-        law = getattr(sim.delay, name)
-        if law is not None:
-            law.check(delay[name])
-    delays_lib.Delay(
-        sim.delay.compute,
-        **{
-            name: float(delay[name])
-            for name in (
-                "straggler_prob",
-                "straggler_factor",
-                "speed_spread",
-                "markov_slow",
-                "markov_recover",
-                "markov_factor",
-            )
-        },
-    )
-    type(sim.weight)(**{k: float(v) for k, v in params.weight.items()})
+    sim.delay.check(params.delay)
+    sim.weight.check(params.weight)
 
 
 def check(sim, params: SimParams) -> None:

@@ -20,7 +20,9 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from absjax import protocols
 from absjax import rules as rules_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
@@ -89,8 +91,8 @@ class Policy:
     ssp: int | None = None
     discard: int | None = None
     weight: staleness_lib.Weight | None = None
-    arrivals: Any = None
-    restart: Any = None
+    arrivals: protocols.ArrivalRule | None = None
+    restart: protocols.RestartRule | None = None
     NAMES: ClassVar[tuple[str, ...]] = NAMES
 
     def __post_init__(self):
@@ -189,6 +191,33 @@ class Policy:
         if not 1 <= k <= num_workers:
             raise ValueError(f"k={k} must be in [1, num_workers={num_workers}]")
         return k
+
+    def check_numbers(self, k, tau, num_workers: int, capacity: int) -> None:
+        """Raises ``ValueError`` for values of K and tau (``params.k``,
+        ``params.tau``, possibly gridded) that break this policy's invariants;
+        ``capacity`` is the arrivals per round a simulator was built for."""
+        n = num_workers
+        k = np.asarray(k)
+        if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
+            raise ValueError(f"k={k.tolist()} must be integers in [1, num_workers={n}]")
+        if np.any(k > capacity):
+            raise ValueError(
+                f"k={k.tolist()} exceeds k_max={capacity}, the "
+                "arrivals per round this simulator was built for; "
+                "build it with a larger k_max"
+            )
+        tau = np.asarray(tau)
+        if np.any(tau < 0) or not np.issubdtype(tau.dtype, np.integer):
+            raise ValueError(f"tau={tau.tolist()} must be integers >= 0")
+        if self.synchronous and np.any(tau != UNBOUNDED):
+            raise ValueError(
+                f"tau is a staleness bound; policy {self.name!r} "
+                "is synchronous: leave tau unset"
+            )
+        if self.base in ("sync", "async"):
+            fixed = n if self.base == "sync" else 1
+            if np.any(k != fixed):
+                raise ValueError(f"policy {self.name!r} fixes k={fixed}")
 
     def resolve_tau(self) -> int:
         return UNBOUNDED if self.tau is None else self.tau

@@ -1,12 +1,14 @@
-"""Real data sets: CIFAR-10 and MNIST readers and a non-i.i.d. worker split.
+"""Real data sets: CIFAR-10, MNIST and digits readers and non-i.i.d. worker splits.
 
-The readers take a local directory and return NumPy arrays::
+The readers return NumPy arrays::
 
     {"x_train": float32 (n, rows, cols, channels) in [0, 1], "y_train": int32 (n,),
      "x_test": ..., "y_test": ...}
 
-Nothing is downloaded at run time and nothing is written: fetch the files once,
-by hand, and point the reader at the directory that holds them.
+Nothing is downloaded at run time and nothing is written. CIFAR-10 and MNIST
+are read from a local directory: fetch the files once, by hand, and point the
+reader at the directory that holds them. The digits (``load_digits``) ship
+inside the scikit-learn wheel and need no file at all.
 
 **CIFAR-10** (``load_cifar10``): the "CIFAR-10 python version" from the
 Toronto CIFAR page, https://www.cs.toronto.edu/~kriz/cifar.html, file
@@ -37,10 +39,19 @@ The md5 sums of the ``.gz`` files, in that order, are
 ``f68b3c2dcbeaaa9fbdd348bbdeb94873``, ``d53e105ee54ea40749a09fcbcd1e9432``,
 ``9fb629c4189551a2d022fa330f9573f3`` and ``ec29112dd5afa0611ce80d1b7f02629c``.
 
-**Non-i.i.d. workers** (``dirichlet_partition``): the Dirichlet label split of
-Hsu, Qi and Brown, "Measuring the Effects of Non-Identical Data Distribution for
-Federated Visual Classification" (arXiv 1909.06335); ``label_skew`` measures
-how far the workers' label mixes are from the global one.
+**Digits** (``load_digits``): scikit-learn's copy of the test part of the UCI
+"Optical Recognition of Handwritten Digits" set (Alpaydin and Kaynak, 1998;
+https://archive.ics.uci.edu/dataset/80), 1,797 grey 8x8 images of the digits
+0..9 whose pixels count the set pixels of a 4x4 block of a 32x32 bitmap
+(0..16), read with ``sklearn.datasets.load_digits`` and split here into
+training and test rows, stratified by class.
+
+**Non-i.i.d. workers**: ``dirichlet_partition`` is the Dirichlet label split
+of Hsu, Qi and Brown, "Measuring the Effects of Non-Identical Data Distribution
+for Federated Visual Classification" (arXiv 1909.06335); ``label_shards`` is
+the split of the ABS authors' STSyn code (sort by label, cut into contiguous
+shards); ``label_skew`` measures how far the workers' label mixes are from the
+global one.
 
 >>> import numpy as np
 >>> labels = np.repeat(np.arange(10), 100)
@@ -50,6 +61,8 @@ True
 >>> iid = dirichlet_partition(labels, num_workers=20, alpha=None, seed=0)
 >>> bool(label_skew(labels, parts) > label_skew(labels, iid))
 True
+>>> [np.unique(labels[p]).tolist() for p in label_shards(labels, 4)]
+[[0, 1, 2], [2, 3, 4], [5, 6, 7], [7, 8, 9]]
 """
 
 from __future__ import annotations
@@ -67,9 +80,9 @@ from typing import Any
 
 import numpy as np
 
-from absjax._validate import check_int
+from absjax._validate import check_int, check_real
 
-NUM_CLASSES = 10  # both CIFAR-10 and MNIST label the digits/classes 0..9
+NUM_CLASSES = 10  # CIFAR-10, MNIST and digits all label their classes 0..9
 
 _CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 _CIFAR_TEST = "test_batch"
@@ -83,6 +96,9 @@ _MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+
+_DIGITS_SHAPE = (8, 8)  # rows, cols of one digits image
+_DIGITS_LEVELS = 16  # a digits pixel counts the set pixels of a 4x4 block: 0..16
 
 PathLike = str | os.PathLike
 
@@ -406,6 +422,106 @@ def load_mnist(directory: PathLike) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------
+# Digits (scikit-learn)
+# ----------------------------------------------------------------------------
+
+
+def _stratified_split(
+    labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted int64 ``(train, test)`` row indices, stratified by class.
+
+    The test split holds ``n_test = ceil(test_fraction * n)`` rows (scikit-
+    learn's ``train_test_split`` convention). Class ``c`` of ``n_c`` rows gets
+    ``floor(q_c)`` or ``ceil(q_c)`` of them, ``q_c = n_test * n_c / n``
+    (largest remainders, ties to the smaller label), chosen uniformly at random
+    from ``numpy.random.default_rng(seed)``: one permutation per class, in
+    sorted label order.
+    """
+    classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    n = labels.size
+    n_test = math.ceil(test_fraction * n)
+    if not 1 <= n_test <= n - 1:
+        raise ValueError(
+            f"test_fraction={test_fraction!r} puts {n_test} of {n} rows in the "
+            "test split; both splits must be non-empty"
+        )
+    exact = n_test * counts / n
+    quota = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - quota), kind="stable")
+    quota[order[: n_test - quota.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    test = [
+        rng.permutation(np.flatnonzero(codes == c))[: quota[c]]
+        for c in range(classes.size)
+    ]
+    test = np.sort(np.concatenate(test)).astype(np.int64)
+    train = np.setdiff1d(np.arange(n), test).astype(np.int64)
+    return train, test
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> dict[str, np.ndarray]:
+    """scikit-learn's 8x8 digits, split into stratified training and test rows.
+
+    The 1,797 images of ``sklearn.datasets.load_digits`` (shipped inside the
+    scikit-learn wheel: nothing is downloaded; 174 to 183 per class) are
+    scaled to ``[0, 1]`` by ``/ 16`` (the pixels count the set pixels of a
+    4x4 block, 0..16). ``ceil(test_fraction * 1797)`` of them form the test
+    split, each class contributing ``floor`` or ``ceil`` of its share
+    ``n_test * n_c / 1797``, i.e. within one row of ``test_fraction * n_c``;
+    the rows are chosen at random from ``seed`` (a pure function of
+    ``(test_fraction, seed)``). Both splits keep scikit-learn's row order.
+    Sizes (train / test): 1,617 / 180 for ``test_fraction = 0.1``, 1,437 /
+    360 for 0.2 (the default; 35 to 37 test rows per class), 1,347 / 450 for
+    0.25 and 898 / 899 for 0.5.
+
+    scikit-learn is imported on the first call, not with ``absjax`` (its
+    import takes seconds).
+
+    Args:
+        test_fraction: the share of every class held out, in ``(0, 1)``; both
+            splits must be non-empty.
+        seed: seed ``>= 0`` of the NumPy generator that picks the test rows.
+
+    Returns:
+        ``{"x_train": float32 (n, 8, 8, 1), "y_train": int32 (n,),
+        "x_test": float32 (m, 8, 8, 1), "y_test": int32 (m,)}``, the layout
+        of ``load_mnist``.
+
+    Raises:
+        ValueError: ``test_fraction`` or ``seed`` is out of range.
+        ImportError: scikit-learn is not installed.
+
+    >>> data = load_digits()
+    >>> data["x_train"].shape, data["x_test"].shape, data["y_train"].dtype
+    ((1437, 8, 8, 1), (360, 8, 8, 1), dtype('int32'))
+    >>> float(data["x_train"].min()), float(data["x_train"].max())
+    (0.0, 1.0)
+    """
+    test_fraction = check_real(
+        "test_fraction", test_fraction, 0.0, 1.0, strict_low=True
+    )
+    seed = check_int("seed", seed, 0)
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits  # lazy: slow
+    except ImportError as err:
+        raise ImportError(
+            "load_digits needs scikit-learn (pip install 'scikit-learn>=1.3')"
+        ) from err
+    raw = sklearn_digits()
+    images = np.asarray(raw.images, np.float32).reshape(-1, *_DIGITS_SHAPE, 1)
+    images /= np.float32(_DIGITS_LEVELS)
+    labels = np.asarray(raw.target, np.int32)
+    train, test = _stratified_split(labels, test_fraction, seed)
+    return {
+        "x_train": images[train],
+        "y_train": labels[train],
+        "x_test": images[test],
+        "y_test": labels[test],
+    }
+
+
+# ----------------------------------------------------------------------------
 # Worker partitions
 # ----------------------------------------------------------------------------
 
@@ -500,6 +616,52 @@ def dirichlet_partition(
         for worker, chunk in enumerate(np.split(members, cuts)):
             pieces[worker].append(chunk)
     return [np.sort(np.concatenate(p)).astype(np.int64) for p in pieces]
+
+
+def label_shards(labels: Any, num_workers: int) -> list[np.ndarray]:
+    """Sorts the samples by label and cuts them into contiguous shards.
+
+    The non-i.i.d. split of the STSyn code of the ABS authors' group
+    ("STSyn: Speeding Up Local SGD with Straggler-Tolerant Synchronization",
+    the precursor of ABS, arXiv 2301.08895, which shares a co-author; there
+    with N = 20 CIFAR-10 shards): the indices are sorted by label (stably, so
+    ties keep their order in ``labels``) and cut into ``num_workers``
+    consecutive pieces whose sizes differ by at most one
+    (``np.array_split``). Shard ``w`` thus covers a run of consecutive labels:
+    with ``C`` classes of about ``n / C`` samples each, about ``C / N + 1``
+    of them, at most ``ceil((n / N - 1) / n_min) + 1`` with ``n_min`` the
+    smallest class. On the 1,437 digits training rows (``load_digits()``,
+    139 to 146 per class, the same counts for every ``seed``): N = 8 shards
+    of 179-180 rows cover exactly 2 labels each, N = 16 shards of 89-90 rows
+    1 or 2 (8 shards each), N = 20 shards of 71-72 rows 1 (12 shards) or 2
+    (8 shards). Unlike ``dirichlet_partition`` there is no seed: the
+    split is a function of ``labels`` alone (``networks`` applies it to rows
+    stored in a random order, so which samples of a class share a shard is
+    random there).
+
+    Every index ``0 .. len(labels) - 1`` lands in exactly one shard; a shard
+    is empty only when ``num_workers > len(labels)``.
+
+    Args:
+        labels: 1-D integer class labels, one per sample.
+        num_workers: the number of shards, ``>= 1``.
+
+    Returns:
+        ``num_workers`` sorted int64 index arrays.
+
+    Raises:
+        ValueError: ``labels`` is not a non-empty 1-D integer array, or
+            ``num_workers`` is not an integer ``>= 1``.
+
+    >>> import numpy as np
+    >>> labels = np.array([2, 0, 1, 0, 2, 1, 0])
+    >>> [p.tolist() for p in label_shards(labels, 3)]
+    [[1, 3, 6], [2, 5], [0, 4]]
+    """
+    y = _check_label_array(labels)
+    num_workers = check_int("num_workers", num_workers, 1)
+    order = np.argsort(y, kind="stable")
+    return [np.sort(c).astype(np.int64) for c in np.array_split(order, num_workers)]
 
 
 def label_skew(labels: Any, parts: Sequence[Any]) -> float:

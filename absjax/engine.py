@@ -454,6 +454,25 @@ class Simulator:
     def _clip_tau(tau):
         return jnp.clip(tau, 0, policies_lib.UNBOUNDED).astype(jnp.int32)
 
+    def _omega(self, staleness, models, workers, w, params):
+        """The staleness weights of the arrivals of ``workers`` (``staleness``'s
+        shape), whose jobs read ``models[workers]`` (leaves ``(N, ...)``).
+
+        A weight with ``needs_distance`` (Dutta et al.'s eq.-13 step,
+        :class:`~absjax.staleness.Distance`) also gets ``distance2 =
+        ||models[workers] - w||^2`` summed over the leaves and the server's
+        ``lr``; the others only the staleness (nothing else is computed).
+        """
+        if not self.weight.needs_distance:
+            return self.weight(staleness, params.weight)
+
+        def squared(m, p):
+            d = m[workers] - p
+            return jnp.sum(d**2, axis=tuple(range(jnp.ndim(staleness), d.ndim)))
+
+        distance2 = sum(jax.tree.leaves(jax.tree.map(squared, models, w)))
+        return self.weight(staleness, params.weight, distance2=distance2, lr=params.lr)
+
     def _kth_round(self, keys, state, params):
         """Non-batch policies: the round ends at the K-th finish."""
         t, cap = state.version, self.capacity
@@ -462,7 +481,9 @@ class Simulator:
         )  # entries of `first` from K on: masked
         active = jnp.arange(cap) < state.k
         staleness = jnp.where(active, t - state.base[first], 0)
-        omega = jnp.where(active, self.weight(staleness, params.weight), 0.0)
+        omega = jnp.where(
+            active, self._omega(staleness, state.models, first, state.w, params), 0.0
+        )
         updates, losses = self._updates(
             keys,
             params,
@@ -534,7 +555,9 @@ class Simulator:
             accept = active & (s < threshold)
             last = accept & (c["count"] == k - 1)  # the round's K-th accepted
             mid = active & ~last  # this worker restarts at once on w_t
-            omega = jnp.where(accept, self.weight(s, params.weight), 0.0)
+            omega = jnp.where(
+                accept, self._omega(s, c["models"], i, state.w, params), 0.0
+            )
             update, loss = jax.tree.map(
                 lambda g: g[0],
                 self._updates(

@@ -23,6 +23,11 @@ Built-in rules:
 - :class:`AdaSync`: the K rule of AdaSync (Dutta et al., arXiv 2003.10579):
   every ``t0`` of wall-clock time ``K = min(N, ceil(K0 sqrt(F_0 / F_t)))``,
   never decreasing; ABS's default K rule **[our reading]**;
+- :class:`LossRatio`: every ``t0`` ``K = min(N, floor(K0 F_0 / F_t))``, never
+  decreasing, the linear rule of the ABS authors' STSyn code **[our reading]**;
+- :class:`ExpDelayRoot`: every ``t0`` the root ``K`` of ``K^2 / (N - K) =
+  (K0^2 / (N - K0)) F_0 / F_t``, rounded up, never decreasing: AdaSync's rule
+  for K-sync with exponential delays (arXiv 2003.10579);
 - :class:`StalenessBound`: ``tau = ceil(kappa (N - K) / K)``, the mean staleness
   of K-async with exponential delays times ``kappa``; ABS's default tau rule
   **[our reading]** (Tan, Zhu, Zhang, arXiv 2301.08895);
@@ -182,18 +187,17 @@ class Schedule(Rule):
 
 
 @dataclasses.dataclass(frozen=True)
-class AdaSync(Rule):
-    """AdaSync's K rule (Dutta et al., journal version, arXiv 2003.10579).
+class _LossRule(Rule):
+    """Base class of the K rules that follow the loss ratio ``F_0 / F_t``.
 
     At the end of each round in which the wall clock passed a multiple of
-    ``t0``: ``K = max(K, target)`` with ``target = min(N, ceil(K0 * sqrt(F_0 /
-    F_t)))`` (``N`` when the estimate ``F_t <= 0``); ``K0`` is the initial K
-    and ``F`` the server's loss estimate. K therefore never decreases and grows
-    as the loss falls.
+    ``t0``: ``K = max(K, target)``, where ``target`` is the subclass's
+    :meth:`target` of ``r = max(F_0, 0) / F_t`` (``N`` when the estimate
+    ``F_t <= 0``; K unchanged when the target is nan); ``K0`` is the initial K
+    and ``F`` the server's loss estimate. K therefore never decreases.
     """
 
     t0: float = 1.0
-    name: ClassVar[str] = "adasync"
     needs_loss: ClassVar[bool] = True
 
     def __post_init__(self):
@@ -203,20 +207,100 @@ class AdaSync(Rule):
     def params(self):
         return {"t0": jnp.asarray(float(self.t0))}
 
+    def target(self, view: ServerView, ratio: jax.Array) -> jax.Array:
+        """The new K (a float, at most ``N``) for ``ratio = max(F_0, 0) / F_t``."""
+        raise NotImplementedError
+
     def __call__(self, view, params):
         t0 = params["t0"]
         crossed = jnp.floor(view.clock / t0) > jnp.floor(view.last_clock / t0)
         ratio = jnp.maximum(view.loss0, 0.0) / view.loss
-        target = jnp.where(
-            view.loss > 0,
-            jnp.minimum(view.num_workers, jnp.ceil(view.k0 * jnp.sqrt(ratio))),
-            view.num_workers,
-        )
+        target = jnp.where(view.loss > 0, self.target(view, ratio), view.num_workers)
         target = jnp.where(jnp.isnan(target), view.k, target)
         return jnp.where(crossed, jnp.maximum(view.k, target), view.k)
 
     def check(self, params, low, high):
         check_real("t0", np.asarray(params["t0"]).min(), 0.0, strict_low=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaSync(_LossRule):
+    """AdaSync's K rule (Dutta et al., journal version, arXiv 2003.10579).
+
+    At the end of each round in which the wall clock passed a multiple of
+    ``t0``: ``K = max(K, target)`` with ``target = min(N, ceil(K0 * sqrt(F_0 /
+    F_t)))`` (``N`` when the estimate ``F_t <= 0``); ``K0`` is the initial K
+    and ``F`` the server's loss estimate. K therefore never decreases and grows
+    as the loss falls.
+
+    >>> rule = AdaSync(t0=1.0)
+    >>> view = ServerView.initial(8, 1, 0)._replace(
+    ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(4.0), loss=jnp.asarray(1.0))
+    >>> int(rule(view, rule.params))  # ceil(1 * sqrt(4 / 1))
+    2
+    """
+
+    name: ClassVar[str] = "adasync"
+
+    def target(self, view, ratio):
+        return jnp.minimum(view.num_workers, jnp.ceil(view.k0 * jnp.sqrt(ratio)))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossRatio(_LossRule):
+    """The linear loss-ratio K rule **[our reading]** of ABS.
+
+    At the end of each round in which the wall clock passed a multiple of
+    ``t0``: ``K = max(K, target)`` with ``target = min(N, floor(K0 * r))``,
+    ``r = max(F_0, 0) / F_t`` (``N`` when the estimate ``F_t <= 0``); ``K0``
+    is the initial K and ``F`` the server's loss estimate. The rule is found,
+    commented out, in STSyn, the public code of the ABS authors' group (Tan,
+    Zhu, Zhang, arXiv 2301.08895, spec section 2 "More readings"); it grows K
+    linearly in the loss ratio where AdaSync grows it with its square root.
+
+    >>> rule = LossRatio(t0=1.0)
+    >>> view = ServerView.initial(8, 2, 0)._replace(
+    ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(5.0), loss=jnp.asarray(2.0))
+    >>> int(rule(view, rule.params))  # floor(2 * 5 / 2)
+    5
+    """
+
+    name: ClassVar[str] = "loss_ratio"
+
+    def target(self, view, ratio):
+        return jnp.minimum(view.num_workers, jnp.floor(view.k0 * ratio))
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpDelayRoot(_LossRule):
+    """AdaSync's K rule for K-sync with exponential delays (arXiv 2003.10579).
+
+    At the end of each round in which the wall clock passed a multiple of
+    ``t0``: ``K = max(K, target)``, where ``target`` is the root ``K`` of
+    ``K^2 / (N - K) = (K0^2 / (N - K0)) * r``, ``r = max(F_0, 0) / F_t``,
+    rounded up: the smallest integer ``K`` in ``[1, N]`` with ``K^2 (N - K0) >=
+    K0^2 (N - K) r`` (``N`` when the estimate ``F_t <= 0``). Written without
+    division, ``r = 1`` gives exactly ``K0`` and ``K0 = N`` gives ``N``. The
+    rule is that of Dutta et al.'s journal version for K-sync with exponential
+    delays, as in a public re-implementation of AdaSync (spec section 2 "More
+    readings"); the search over the N candidates costs O(N) per evaluation.
+
+    >>> rule = ExpDelayRoot(t0=1.0)
+    >>> view = ServerView.initial(5, 2, 0)._replace(
+    ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(3.0), loss=jnp.asarray(1.0))
+    >>> int(rule(view, rule.params))  # K^2 * 3 >= 4 * (5 - K) * 3 from K = 3
+    3
+    """
+
+    name: ClassVar[str] = "exp_delay_root"
+
+    def target(self, view, ratio):
+        n = view.num_workers
+        candidates = jnp.arange(1, n + 1, dtype=ratio.dtype)
+        k0 = view.k0.astype(ratio.dtype)
+        holds = candidates**2 * (n - k0) >= k0**2 * (n - candidates) * ratio
+        holds = holds | (candidates == n)  # K = N always holds (also r = inf)
+        return jnp.where(jnp.isnan(ratio), jnp.nan, 1 + jnp.argmax(holds))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,5 +366,7 @@ class Function(Rule):
 fixed = Fixed
 schedule = Schedule
 adasync = AdaSync
+loss_ratio = LossRatio
+exp_delay_root = ExpDelayRoot
 staleness_bound = StalenessBound
 function = Function

@@ -8,7 +8,10 @@ only their ratios matter.
 
 References: ``inverse`` is the staleness-aware step ``eta / s`` of Zhang, Gupta,
 Lian, Liu, "Staleness-aware Async-SGD for Distributed Deep Learning" (IJCAI 2016,
-arXiv 1511.05950); ``polynomial`` is FedAsync's ``(1 + s)^-a``.
+arXiv 1511.05950); ``polynomial`` is FedAsync's ``(1 + s)^-a``; ``distance`` is
+the step ``min(C / ||w_t - w_read||^2, eta_max)`` of Dutta, Joshi, Ghosh, Dube,
+Nagpurkar (AISTATS 2018, arXiv 1803.01113, eq. 13), which reads the distance
+between the server's model and the one the job read instead of ``s``.
 
 >>> w = polynomial(a=1.0)
 >>> float(w(2, w.params))
@@ -31,9 +34,15 @@ NORMALIZATIONS = ("count", "weight-sum")
 
 @dataclasses.dataclass(frozen=True)
 class Weight:
-    """Base class: ``weight(s, params)`` maps integer staleness to a weight."""
+    """Base class: ``weight(s, params)`` maps integer staleness to a weight.
+
+    A weight with ``needs_distance = True`` (:class:`Distance`) is called as
+    ``weight(s, params, distance2=..., lr=...)`` instead.
+    """
 
     name: ClassVar[str]
+    # Whether the weight also reads ``distance2`` and ``lr`` (a class attribute).
+    needs_distance: ClassVar[bool] = False
 
     @property
     def params(self) -> dict[str, Any]:
@@ -115,11 +124,52 @@ class Threshold(Weight):
         return jnp.where(s <= params["c"], 1.0, params["v"]).astype(float)
 
 
+@dataclasses.dataclass(frozen=True)
+class Distance(Weight):
+    """Dutta et al.'s staleness-aware step, ``omega = min(C / (lr d^2), 1)``.
+
+    Dutta, Joshi, Ghosh, Dube, Nagpurkar (AISTATS 2018, arXiv 1803.01113,
+    section 3.3, eq. 13) step an update ``j`` with ``eta_j = min(C / ||w_j -
+    w_tau(j)||^2, eta_max)``, where ``w_j`` is the server's model at the
+    aggregation and ``w_tau(j)`` the model the job read; ``C`` is of the order
+    of the desired error floor. **[our reading]**: ``eta_max`` is the server's
+    ``lr``, so the weight of an update is ``omega_j = eta_j / lr = min(C / (lr
+    d_j^2), 1)``, with ``d_j^2 = ||w_read - w_t||^2`` summed over all leaves
+    of the model (a fresh update, ``d = 0``, gets weight 1). With ``"count"``
+    normalisation the server step is then ``w_t - sum_j eta_j u_j / K``. The
+    eq.-13 reading holds for plain SGD: with an optax ``optimizer`` the step is
+    ``lr * T(aggregate)`` of the weighted aggregate.
+
+    Called as ``weight(s, params, distance2=..., lr=...)`` (``s`` is not
+    read); the engine computes ``distance2`` only for weights with
+    ``needs_distance = True``.
+
+    >>> w = distance(c=0.01)
+    >>> d2 = jnp.array([0.0, 0.05, 1.0])
+    >>> omega = w(jnp.array([0, 1, 2]), w.params, distance2=d2, lr=0.1)
+    >>> [round(float(x), 6) for x in omega]  # min(0.01 / (0.1 d^2), 1)
+    [1.0, 1.0, 0.1]
+    """
+
+    c: float = 0.01
+    name: ClassVar[str] = "distance"
+    needs_distance: ClassVar[bool] = True
+
+    def __post_init__(self):
+        check_real("c", self.c, 0.0, strict_low=True)
+
+    def __call__(self, s, params, distance2=None, lr=None):
+        if distance2 is None or lr is None:
+            raise ValueError("the distance weight needs distance2= and lr=")
+        return jnp.minimum(params["c"] / (lr * jnp.asarray(distance2)), 1.0)
+
+
 constant = Constant
 inverse = Inverse
 polynomial = Polynomial
 exponential = Exponential
 threshold = Threshold
+distance = Distance
 
 _REGISTRY = {
     "constant": (Constant, {}),
@@ -127,6 +177,7 @@ _REGISTRY = {
     "polynomial": (Polynomial, {"a": float}),
     "exponential": (Exponential, {"a": float}),
     "threshold": (Threshold, {"c": float, "v": float}),
+    "distance": (Distance, {"c": float}),
 }
 
 

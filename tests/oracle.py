@@ -82,6 +82,8 @@ class RoundRecord:
         blocked: Workers blocked by SSP after the round: they hold no job.
         loss_estimate: The loss estimate ``L`` after the round (``nan`` when
             no ``batch_loss`` / ``exact_loss`` for the chosen mode is given).
+        etas: Under ``distance_c``, the step ``eta_j`` of each aggregated
+            update, same order as ``arrivals`` (empty otherwise).
     """
 
     wall_clock: float
@@ -99,6 +101,7 @@ class RoundRecord:
     discarded: int = 0
     blocked: set[int] = field(default_factory=set)
     loss_estimate: float = float("nan")
+    etas: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -122,20 +125,23 @@ class _Job:
     loss: float = float("nan")
 
 
+K_RULES = ("adasync", "loss_ratio", "exp_root")
+
+
 def _check_rules(k_rule, tau_rule, n: int, loss_estimate: str, beta: float):
     """Validates the adaptive-K / adaptive-tau rules; returns them unpacked."""
-    adasync = None
+    adaptive = None
     if k_rule is not None:
         if not (isinstance(k_rule, tuple | list) and len(k_rule) == 3):
-            raise ValueError(f"k_rule must be None or ('adasync', k0, t0): {k_rule!r}")
+            raise ValueError(f"k_rule must be None or (name, k0, t0): {k_rule!r}")
         name, k0, t0 = k_rule
-        if name != "adasync":
+        if name not in K_RULES:
             raise ValueError(f"unknown k_rule {name!r}")
         if int(k0) != k0 or not 1 <= k0 <= n:
-            raise ValueError(f"adasync k0 must be an integer in [1, N={n}], got {k0}")
+            raise ValueError(f"{name} k0 must be an integer in [1, N={n}], got {k0}")
         if not t0 > 0:
-            raise ValueError(f"adasync t0 must be > 0, got {t0}")
-        adasync = (int(k0), float(t0))
+            raise ValueError(f"{name} t0 must be > 0, got {t0}")
+        adaptive = (name, int(k0), float(t0))
     kappa = None
     if tau_rule is not None:
         if not (isinstance(tau_rule, tuple | list) and len(tau_rule) == 2):
@@ -150,7 +156,33 @@ def _check_rules(k_rule, tau_rule, n: int, loss_estimate: str, beta: float):
         raise ValueError(f"unknown loss_estimate {loss_estimate!r}")
     if not 0.0 < beta <= 1.0:
         raise ValueError(f"beta must be in (0, 1], got {beta}")
-    return adasync, kappa
+    return adaptive, kappa
+
+
+def _k_target(name: str, k0: int, n: int, ratio: float) -> int:
+    """The K rule's target for a loss ratio ``r = max(L_0, 0) / L_t >= 0``.
+
+    ``adasync``: ``min(N, ceil(k0 sqrt(r)))``; ``loss_ratio``: ``min(N,
+    floor(k0 r))``; ``exp_root``: the positive root ``K`` of ``K^2 / (N - K) =
+    (k0^2 / (N - k0)) r``, i.e. of ``K^2 + c K - c N = 0`` with ``c = k0^2 r /
+    (N - k0)``, rounded up (``N`` when ``k0 = N``). Every value is float64.
+    """
+    if name == "adasync":
+        x = k0 * math.sqrt(ratio)
+        return n if x >= n else math.ceil(x)  # min(N, ceil(x)), safe for inf
+    if name == "loss_ratio":
+        x = k0 * ratio
+        return n if x >= n else math.floor(x)
+    if k0 == n:
+        return n
+    c = k0 * k0 * ratio / (n - k0)
+    if c == 0.0:
+        return 0  # the root is K = 0: K stays as it is
+    # The quadratic formula's positive root (-c + sqrt(c^2 + 4 c N)) / 2,
+    # written as 2N / (1 + sqrt(1 + 4N / c)) (no cancellation; c = inf -> N);
+    # rounded up, tolerating a root 1e-9 above an integer.
+    root = 2.0 * n / (1.0 + math.sqrt(1.0 + 4.0 * n / c))
+    return min(n, math.ceil(root - 1e-9))
 
 
 def _kappa_tau(kappa: float, n: int, k: int) -> int:
@@ -182,6 +214,7 @@ def simulate(
     exact_loss: Callable[[np.ndarray], float] | None = None,
     ssp: int | None = None,
     discard: int | None = None,
+    distance_c: float | None = None,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -216,14 +249,19 @@ def simulate(
             ``v_{j+1} = v_j - local_lr * g_j``, and the update is
             ``sum_j g_j`` (``U = 1``: the plain gradient).
         local_lr: Local step size (``None``: ``lr``).
-        k_rule: ``None`` (fixed ``K``) or ``("adasync", k0, t0)``: "``K``
+        k_rule: ``None`` (fixed ``K``) or ``(name, k0, t0)``: "``K``
             changed every ``T0`` of simulated wall-clock to
             ``K = min(N, ceil(K0 * sqrt(F(w_0) / F(w_t))))``", non-decreasing
             (spec section 2, AdaSync / ABS part 1). ``K^0 = k0``; after round
             ``t`` ending at ``c_t`` (``c_{-1} = 0``), if
             ``floor(c_t / t0) > floor(c_{t-1} / t0)``,
             ``K^{t+1} = max(K^t, target)``, ``target = N`` if ``L_t <= 0``
-            else ``min(N, ceil(k0 * sqrt(max(L_0, 0) / L_t)))``.
+            else a function of ``r = max(L_0, 0) / L_t`` (spec section 2,
+            "More readings"): ``"adasync"``: ``min(N, ceil(k0 * sqrt(r)))``;
+            ``"loss_ratio"`` (the STSyn code's linear rule):
+            ``min(N, floor(k0 * r))``; ``"exp_root"`` (AdaSync for K-sync
+            with exponential delays): the root ``K`` of
+            ``K^2 / (N - K) = (k0^2 / (N - k0)) * r``, rounded up.
         tau_rule: ``None`` (fixed ``tau``) or ``("kappa", kappa)``:
             ``tau_max^t = ceil(kappa * (N - K^t) / K^t)`` (spec section 2, ABS
             part 2), evaluated after the ``K`` rule. Ignored by the sync
@@ -244,6 +282,14 @@ def simulate(
             arrival with staleness ``>= R`` is discarded and its worker
             restarts at once on ``w_t``. Rennala(B) is ``K = B``, ``R = 1``;
             Ringmaster(R) is ``K = 1`` and threshold ``R``.
+        distance_c: ``C > 0`` of Dutta et al.'s staleness-aware step (AISTATS
+            2018, arXiv 1803.01113, section 3.3, eq. 13), replacing
+            ``weight`` (then unused): each aggregated update ``u_j``, computed
+            on ``w_b``, is stepped with
+            ``eta_j = min(C / ||w_t - w_b||^2, lr)`` (``lr`` when
+            ``w_b = w_t``), i.e. ``eta_max = lr``. ``"count"``:
+            ``w_{t+1} = w_t - sum_j eta_j u_j / K``; ``"weight-sum"``:
+            ``w_{t+1} = w_t - sum_j eta_j u_j / Z``, ``Z = sum_j eta_j / lr``.
 
     Returns:
         One :class:`RoundRecord` per round, in order.
@@ -273,9 +319,9 @@ def simulate(
         policy, k = "k_async", 1  # spec table: async = k_async(1)
     if policy not in ("k_sync", "k_batch_sync", "k_async", "k_batch_async"):
         raise ValueError(f"unknown policy {policy!r}")
-    adasync, kappa = _check_rules(k_rule, tau_rule, n, loss_estimate, beta)
-    if adasync is not None:
-        k = adasync[0]  # K^0 = k0; the k argument is ignored
+    adaptive, kappa = _check_rules(k_rule, tau_rule, n, loss_estimate, beta)
+    if adaptive is not None:
+        k = adaptive[1]  # K^0 = k0; the k argument is ignored
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -296,9 +342,11 @@ def simulate(
         raise ValueError(f"ssp must be an integer >= 0, got {ssp}")
     if discard is not None and (int(discard) != discard or discard < 1):
         raise ValueError(f"discard must be an integer >= 1, got {discard}")
-    if adasync is not None and loss_estimate == "minibatch" and batch_loss is None:
+    if distance_c is not None and not 0.0 < distance_c < math.inf:
+        raise ValueError(f"distance_c must be in (0, inf), got {distance_c}")
+    if adaptive is not None and loss_estimate == "minibatch" and batch_loss is None:
         raise ValueError("k_rule with loss_estimate='minibatch' needs batch_loss")
-    if adasync is not None and loss_estimate == "exact" and exact_loss is None:
+    if adaptive is not None and loss_estimate == "exact" and exact_loss is None:
         raise ValueError("k_rule with loss_estimate='exact' needs exact_loss")
     is_async = policy in ("k_async", "k_batch_async")
     is_batch = policy in BATCH_POLICIES
@@ -383,6 +431,7 @@ def simulate(
         arrivals: list[int] = []
         staleness: list[int] = []
         updates: list[np.ndarray] = []
+        bases: list[int] = []  # version b each aggregated update was computed on
         losses: list[float] = []
         finish_times: list[float] = []
         mid_restarts = 0
@@ -408,6 +457,7 @@ def simulate(
                 arrivals.append(i)
                 staleness.append(s)
                 updates.append(job.update)
+                bases.append(job.base)
                 losses.append(job.loss)
                 finish_times.append(finish)
                 completes = len(arrivals) == k_now
@@ -436,17 +486,33 @@ def simulate(
             idle += len(blocked_at_start) * (wall_clock - prev_clock)
 
         # ---- aggregation: w_{t+1} = w_t - eta * sum omega(s_i) u_i / Z -----
-        omegas = [float(weight(s)) for s in staleness]
-        if normalization == "count":
-            z = float(len(updates))
+        etas: list[float] = []
+        if distance_c is None:
+            omegas = [float(weight(s)) for s in staleness]
+            if normalization == "count":
+                z = float(len(updates))
+            else:
+                z = float(sum(omegas))
+            if z == 0.0:
+                raise ValueError(f"round {t}: normalization Z is zero")
+            agg = np.zeros_like(w)
+            for om, u in zip(omegas, updates, strict=True):
+                agg = agg + om * u
+            w = versions[t] - lr * agg / z
         else:
-            z = float(sum(omegas))
-        if z == 0.0:
-            raise ValueError(f"round {t}: normalization Z is zero")
-        agg = np.zeros_like(w)
-        for om, u in zip(omegas, updates, strict=True):
-            agg = agg + om * u
-        w = versions[t] - lr * agg / z
+            # Dutta et al. eq. 13: eta_j = min(C / ||w_t - w_b||^2, eta_max),
+            # eta_max = lr; a fresh update (w_b = w_t) gets lr.
+            for b in bases:
+                d2 = float(np.sum((versions[t] - versions[b]) ** 2))
+                etas.append(lr if d2 == 0.0 else min(distance_c / d2, lr))
+            if normalization == "count":
+                z = float(len(updates))
+            else:
+                z = sum(etas) / lr
+            step = np.zeros_like(w)
+            for eta, u in zip(etas, updates, strict=True):
+                step = step + eta * u
+            w = versions[t] - step / z
         versions.append(w.copy())
         new_version = t + 1
 
@@ -460,19 +526,18 @@ def simulate(
         elif track_exact:
             est = float(exact_loss(w.copy()))
 
-        # ---- K^{t+1} (AdaSync rule), then tau^{t+1} -------------------------
+        # ---- K^{t+1} (the K rule), then tau^{t+1} --------------------------
         k_round, tau_round = k_now, tau_now
-        if adasync is not None:
-            k0, t0 = adasync
+        if adaptive is not None:
+            name, k0, t0 = adaptive
             if math.floor(wall_clock / t0) > math.floor(prev_clock / t0):
                 if est <= 0.0:
                     target = n
                 else:
-                    x = k0 * math.sqrt(max(est0, 0.0) / est)
-                    if math.isnan(x):
+                    ratio = max(est0, 0.0) / est
+                    if math.isnan(ratio):
                         raise ValueError(f"round {t}: loss estimate is nan")
-                    # min(N, ceil(x)), safe for x = inf.
-                    target = n if x >= n else math.ceil(x)
+                    target = _k_target(name, k0, n, ratio)
                 k_now = max(k_now, target)
         tau_now = tau_for(k_now)
         prev_clock = wall_clock
@@ -537,6 +602,7 @@ def simulate(
                 discarded=discarded,
                 blocked=set(blocked),
                 loss_estimate=est,
+                etas=etas,
             )
         )
     return records

@@ -21,7 +21,16 @@ def _numpy_weight(weight):
         return lambda s: 1.0 / max(s, 1)
     if isinstance(weight, staleness.Polynomial):
         return lambda s: (1.0 + s) ** -weight.a
+    if isinstance(weight, staleness.Distance):
+        return None  # replaced by the oracle's distance_c (see _weight_options)
     return lambda s: 1.0
+
+
+def _weight_options(weight):
+    """The oracle's keyword arguments for a weight that is not omega(s)."""
+    if isinstance(weight, staleness.Distance):
+        return dict(distance_c=weight.c)  # Dutta et al.'s eq.-13 step
+    return {}
 
 
 def _policy_options(policy):
@@ -34,8 +43,14 @@ def _policy_options(policy):
         ssp=policy.ssp,
         discard=policy.discard,
     )
-    if isinstance(policy.k_rule, rules.AdaSync):
-        options["k_rule"] = ("adasync", policy.k, policy.k_rule.t0)
+    k_rules = {
+        rules.AdaSync: "adasync",
+        rules.LossRatio: "loss_ratio",
+        rules.ExpDelayRoot: "exp_root",
+    }
+    if type(policy.k_rule) in k_rules:
+        name = k_rules[type(policy.k_rule)]
+        options["k_rule"] = (name, policy.k, policy.k_rule.t0)
     if isinstance(policy.tau_rule, rules.StalenessBound):
         options["tau_rule"] = ("kappa", policy.tau_rule.kappa)
     return options
@@ -43,7 +58,8 @@ def _policy_options(policy):
 
 def compare(sim, seed=3):
     """Runs ``sim`` (one seed, ``history=True``) and the oracle on the same job
-    draws and asserts that they agree round by round."""
+    draws, asserts that they agree round by round and returns the oracle's
+    records (for checks that a case exercises its feature)."""
     n, rounds = sim.num_workers, sim.rounds
     draw = sim.job_draws(seed)
     data = {k: np.asarray(v, np.float64) for k, v in sim.params.data.items()}
@@ -94,6 +110,7 @@ def compare(sim, seed=3):
         batch_loss=batch_loss,
         exact_loss=exact_loss,
         **_policy_options(policy),
+        **_weight_options(sim.weight),
     )
     result = sim.run(seeds=1, seed=seed, history=True, chunk=1)
     infos, w_hist = result.history
@@ -135,3 +152,4 @@ def compare(sim, seed=3):
             np.testing.assert_allclose(
                 info.loss_estimate, rec.loss_estimate, rtol=1e-9, err_msg=where
             )
+    return records

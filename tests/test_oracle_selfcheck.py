@@ -6,9 +6,11 @@ sections 1-2; the comments show the event trace.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
-from oracle import simulate
+from oracle import _k_target, simulate
 
 
 class Table:
@@ -549,6 +551,125 @@ def test_adasync_minibatch_estimate():
     assert field(recs, "loss_estimate") == [16.0, 10.0, 5.5, 0.75, -4.625]
 
 
+def test_loss_ratio_k_rule_is_linear_and_never_decreases():
+    # k_sync, N=8, k0 = 2, durations 1 -> c_t = t + 1; t0 = 2: boundaries
+    # after rounds 1, 3, 5, 7, 9. grad = -1, lr = 1 -> w_t = t; L_0 = 60.
+    # target = min(N, floor(k0 * max(L_0, 0) / L_t)):
+    # After r0: L = 1, no boundary                   -> K stays 2.
+    # After r1: L = 24 -> floor(2 * 2.5) = 5          -> K = 5 from round 2
+    #           (AdaSync would give ceil(2 sqrt(2.5)) = ceil(3.16) = 4).
+    # After r2: L = 1 would give N, no boundary       -> K stays 5.
+    # After r3: L = 100 -> floor(2 * 0.6) = 1 < 5     -> K stays 5.
+    # After r5: L = 16 -> floor(2 * 3.75) = floor(7.5) = 7 -> K = 7 from 6.
+    # After r7: L = 0 -> N                            -> K = 8 from round 8.
+    script = {0: 60, 1: 1, 2: 24, 3: 1, 4: 100, 5: 1, 6: 16, 7: 1, 8: 0}
+    script |= {9: 5, 10: 5}
+    recs = run(
+        "k_sync",
+        8,
+        3,  # ignored: K^0 = k0
+        None,
+        10,
+        lambda r, s, i: 1.0,
+        batch=lambda r, s, i: np.array([-1.0]),
+        k_rule=("loss_ratio", 2, 2.0),
+        loss_estimate="exact",
+        exact_loss=lambda w: float(script[int(w[0])]),
+    )
+    assert field(recs, "wall_clock") == [float(t + 1) for t in range(10)]
+    assert field(recs, "k") == [2, 2, 5, 5, 5, 5, 7, 7, 8, 8]
+    assert [len(r.arrivals) for r in recs] == field(recs, "k")
+
+
+def test_exp_root_targets_by_hand():
+    # N = 5, k0 = 2: K^2 / (5 - K) = (4 / 3) r, i.e. K^2 + c K - 5 c = 0 with
+    # c = 4 r / 3; the root is rounded up.
+    # r = 1: c = 4/3, 3 K^2 + 4 K - 20 = 0, K = (-4 + 16) / 6 = 2 exactly.
+    assert _k_target("exp_root", 2, 5, 1.0) == 2
+    # r = 3: c = 4, K = -2 + sqrt(24) = 2.899 -> 3.
+    assert _k_target("exp_root", 2, 5, 3.0) == 3
+    # r = 6: c = 8, K = -4 + sqrt(56) = 3.483 -> 4.
+    assert _k_target("exp_root", 2, 5, 6.0) == 4
+    # r = 12: c = 16, K = -8 + sqrt(144) = 4 exactly (16 / 1 = 4/3 * 12).
+    assert _k_target("exp_root", 2, 5, 12.0) == 4
+    # r = 30: c = 40, K = -20 + sqrt(600) = 4.495 -> 5; r = inf -> N.
+    assert _k_target("exp_root", 2, 5, 30.0) == 5
+    assert _k_target("exp_root", 2, 5, math.inf) == 5
+    # k0 = N: N whatever r; r = 0: root 0 (K then stays as it is).
+    assert _k_target("exp_root", 5, 5, 0.5) == 5
+    assert _k_target("exp_root", 2, 5, 0.0) == 0
+    # The other two rules: ceil(2 sqrt(2.25)) = 3, floor(2 * 2.25) = 4.
+    assert _k_target("adasync", 2, 5, 2.25) == 3
+    assert _k_target("loss_ratio", 2, 5, 2.25) == 4
+    assert _k_target("loss_ratio", 2, 5, math.inf) == 5
+
+
+def test_exp_root_k_rule_rounds():
+    # k_sync, N=5, k0 = 2, durations 1, t0 = 1: a boundary after every round;
+    # w_t = t; L_0 = 60. Targets from test_exp_root_targets_by_hand:
+    # After r0: L = 60,  r = 1   -> 2 exactly      -> K = 2.
+    # After r1: L = 20,  r = 3   -> 2.899 -> 3     -> K = 3 from round 2.
+    # After r2: L = 120, r = 0.5 -> c = 2/3,
+    #           K = (-2/3 + sqrt(4/9 + 40/3)) / 2 = 1.52 -> 2 < 3 -> K = 3.
+    # After r3: L = 5,   r = 12  -> 4 exactly      -> K = 4 from round 4.
+    # After r4: L = 10,  r = 6   -> 3.483 -> 4     -> K = 4.
+    # After r5: L = 2,   r = 30  -> 4.495 -> 5     -> K = 5 from round 6.
+    script = {0: 60, 1: 60, 2: 20, 3: 120, 4: 5, 5: 10, 6: 2, 7: 1}
+    recs = run(
+        "k_sync",
+        5,
+        1,  # ignored: K^0 = k0
+        None,
+        7,
+        lambda r, s, i: 1.0,
+        batch=lambda r, s, i: np.array([-1.0]),
+        k_rule=("exp_root", 2, 1.0),
+        loss_estimate="exact",
+        exact_loss=lambda w: float(script[int(w[0])]),
+    )
+    assert field(recs, "k") == [2, 2, 3, 3, 4, 4, 5]
+    assert [len(r.arrivals) for r in recs] == field(recs, "k")
+
+
+def test_distance_step_by_hand():
+    # k_async, N=3, K=2, lr = 0.5, update = the base model (grad_w), w0 = 4,
+    # C = 1.8: eta_j = min(C / (w_t - w_b)^2, lr), lr when fresh.
+    # Workers 0, 1 take 1 per job; worker 2's first job takes 2.5.
+    # r0: workers 0, 1 at 1 (b=0, fresh): etas [0.5, 0.5];
+    #     w1 = 4 - (0.5 * 4 + 0.5 * 4) / 2 = 2. Both restart on w1.
+    # r1: workers 0, 1 at 2 (b=1, fresh): w2 = 2 - (1 + 1) / 2 = 1.
+    # r2: worker 2 at 2.5 (b=0, s=2, u = 4): d^2 = (1 - 4)^2 = 9,
+    #     C / 9 = 0.2 -> eta 0.2; worker 0 at 3 (b=2, fresh, u = 1): 0.5.
+    #     count:      w3 = 1 - (0.2 * 4 + 0.5 * 1) / 2 = 1 - 0.65 = 0.35.
+    #     weight-sum: Z = (0.2 + 0.5) / 0.5 = 1.4, w3 = 1 - 1.3 / 1.4 = 1/14.
+    # r3: worker 1 at 3 (b=2, s=1, u = 1), then worker 0 at 4 (b=3, fresh;
+    #     the tie with worker 2 at 4 goes to index 0).
+    #     count: d^2 = (0.35 - 1)^2 = 0.4225, C / d^2 = 4.26 > lr -> 0.5;
+    #            w4 = 0.35 - (0.5 * 1 + 0.5 * 0.35) / 2 = 0.0125.
+    #     weight-sum: d^2 = (13/14)^2, C / d^2 = 2.09 > lr -> 0.5; Z = 2,
+    #            w4 = 1/14 - (0.5 + 0.5/14) / 2 = -2.75 / 14.
+    dur = Table({(-1, 0, 2): 2.5}, 1.0)
+    kw = dict(grad=grad_w, w0=[4.0], lr=0.5, weight=None, distance_c=1.8)
+    recs = run("k_async", 3, 2, None, 4, dur, **kw)
+    assert field(recs, "wall_clock") == [1.0, 2.0, 3.0, 4.0]
+    assert field(recs, "arrivals") == [[0, 1], [0, 1], [2, 0], [1, 0]]
+    assert field(recs, "staleness") == [[0, 0], [0, 0], [2, 0], [1, 0]]
+    etas = field(recs, "etas")
+    assert etas[:2] == [[0.5, 0.5]] * 2 and etas[3] == [0.5, 0.5]
+    assert etas[2] == [pytest.approx(0.2, rel=1e-12), 0.5]
+    w = [float(r.w[0]) for r in recs]
+    assert w == pytest.approx([2.0, 1.0, 0.35, 0.0125], rel=1e-12)
+    dur = Table({(-1, 0, 2): 2.5}, 1.0)
+    recs = run("k_async", 3, 2, None, 4, dur, normalization="weight-sum", **kw)
+    w = [float(r.w[0]) for r in recs]
+    assert w == pytest.approx([2.0, 1.0, 1 / 14, -2.75 / 14], rel=1e-12)
+    assert field(recs, "etas")[2] == [pytest.approx(0.2, rel=1e-12), 0.5]
+    # Without distance_c no step sizes are recorded.
+    dur = Table({(-1, 0, 2): 2.5}, 1.0)
+    kw.update(weight=one, distance_c=None)
+    assert field(run("k_async", 3, 2, None, 4, dur, **kw), "etas") == [[]] * 4
+
+
 def test_kappa_tau_values():
     for k, expected in [(1, 7), (2, 3), (8, 0)]:
         recs = run("k_async", 8, k, None, 3, random_duration(1), tau_rule=("kappa", 1))
@@ -724,6 +845,12 @@ def test_invalid_new_arguments():
         ("k_async", 1, dict(k_rule=("adasync", 4, 1.0), batch_loss=bl)),
         ("k_async", 1, dict(k_rule=("adasync", 1, 0.0), batch_loss=bl)),
         ("k_async", 1, dict(k_rule=("adapt", 1, 1.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("loss_ratio", 4, 1.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("exp_root", 1, 0.0), batch_loss=bl)),
+        ("k_async", 1, dict(k_rule=("exp_root", 1, 1.0))),
+        ("k_async", 1, dict(distance_c=0.0)),
+        ("k_async", 1, dict(distance_c=-1.0)),
+        ("k_async", 1, dict(distance_c=math.inf)),
         ("async", 1, dict(k_rule=("adasync", 1, 1.0), batch_loss=bl)),
         ("k_async", 1, dict(k_rule=("adasync", 1, 1.0))),
         ("k_async", 1, dict(k_rule=("adasync", 1, 1.0), loss_estimate="exact")),

@@ -96,6 +96,7 @@ def test_params_traced_without_recompiling():
         ("polynomial:a=0.5", staleness.polynomial(a=0.5)),
         ("exponential:a=0.2", staleness.exponential(a=0.2)),
         ("threshold:c=2,v=0.1", staleness.threshold(c=2.0, v=0.1)),
+        ("distance:c=0.01", staleness.distance(c=0.01)),
         (" threshold : v=0.1 , c=2 ", staleness.threshold(c=2.0, v=0.1)),
     ],
 )
@@ -116,6 +117,9 @@ def test_parse_weight(spec, expected):
         (lambda: staleness.threshold(v=-0.5), "v=-0.5"),
         (lambda: staleness.threshold(c=math.nan), "c=nan"),
         (lambda: staleness.threshold(v=math.inf), "v=inf"),
+        (lambda: staleness.distance(c=0.0), "c=0.0"),
+        (lambda: staleness.distance(c=-1.0), "c=-1.0"),
+        (lambda: staleness.distance(c=math.nan), "c=nan"),
     ],
 )
 def test_invalid_weight_parameters(make, match):
@@ -158,3 +162,23 @@ def test_check_normalization_accepts(normalization):
 def test_check_normalization_rejects(normalization):
     with pytest.raises(ValueError, match="normalization="):
         staleness.check_normalization(normalization)
+
+
+def test_distance_weight_hand_values():
+    """Dutta et al. eq. 13 with eta_max = lr: omega = min(C / (lr d^2), 1)."""
+    w = staleness.distance(c=0.02)
+    assert w.needs_distance and not staleness.inverse().needs_distance
+    assert {k: float(v) for k, v in w.params.items()} == {"c": pytest.approx(0.02)}
+    d2 = jnp.array([0.0, 0.1, 0.2, 0.4, 1.0, jnp.inf])
+    # lr = 0.1: C / (lr d^2) = 0.02 / (0.1 d^2) = 0.2 / d^2 ->
+    # d = 0 (fresh): 1; 0.1: 2 -> 1; 0.2: 1 (the cap exactly); 0.4: 0.5;
+    # 1: 0.2; inf: 0. The staleness itself is not read.
+    out = w(S, w.params, distance2=d2, lr=0.1)
+    np.testing.assert_allclose(np.asarray(out), [1, 1, 1, 0.5, 0.2, 0], rtol=RTOL)
+    same = w(jnp.zeros(6, jnp.int32), w.params, distance2=d2, lr=0.1)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(same))
+    # The step lr * omega is min(C / d^2, lr): with lr = 0.5, d^2 = 0.4:
+    # min(0.05, 0.5) = 0.05 -> omega = 0.1.
+    assert float(w(1, w.params, distance2=0.4, lr=0.5)) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="distance2"):
+        w(S, w.params)

@@ -158,8 +158,23 @@ class Jobs:
         return jax.vmap(one)(which, rounds, slots)
 
     def weigh(self, params, staleness: jax.Array, workers, which, w) -> jax.Array:
-        """Staleness weights ``omega(s)`` of the arrivals of workers ``which``."""
-        return self.weight(staleness, params.weight)
+        """Weights ``omega`` of the arrivals of workers ``which`` (``staleness``'s
+        shape), whose jobs read ``workers.models[which]``.
+
+        A weight with ``needs_distance`` (Dutta et al.'s eq.-13 step,
+        :class:`~absjax.staleness.Distance`) also gets ``distance2 =
+        ||models[which] - w||^2`` summed over the leaves and the server's ``lr``;
+        the others only the staleness (nothing else is computed).
+        """
+        if not self.weight.needs_distance:
+            return self.weight(staleness, params.weight)
+
+        def squared(m, p):
+            d = m[which] - p
+            return jnp.sum(d**2, axis=tuple(range(jnp.ndim(staleness), d.ndim)))
+
+        distance2 = sum(jax.tree.leaves(jax.tree.map(squared, workers.models, w)))
+        return self.weight(staleness, params.weight, distance2=distance2, lr=params.lr)
 
     def draws(self, seed: int, seed_index: int, params):
         """Every job's randomness of one seed: see :meth:`Simulator.job_draws`."""

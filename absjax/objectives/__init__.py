@@ -20,6 +20,7 @@ The modules: :mod:`~absjax.objectives.base` (the ``Objective`` base class,
 ``linreg``, ``logreg``, ``timing_only``), :mod:`~absjax.objectives.networks`
 (``MLP`` and ``CNN``, on the shared :mod:`~absjax.objectives.classifier`),
 :mod:`~absjax.objectives.datasets` (the CIFAR-10 and MNIST readers),
+:mod:`~absjax.objectives.digits` (scikit-learn's digits),
 :mod:`~absjax.objectives.partition` (non-i.i.d. worker splits) and
 :mod:`~absjax.objectives.spec` (one SPEC registry for every objective).
 
@@ -31,7 +32,7 @@ The modules: :mod:`~absjax.objectives.base` (the ``Objective`` base class,
 True
 """
 
-from absjax.objectives import datasets, networks, partition
+from absjax.objectives import datasets, digits, networks, partition
 from absjax.objectives.base import Data, Objective, uniform_indices
 from absjax.objectives.convex import (
     LinearRegression,
@@ -58,6 +59,7 @@ __all__ = [
     "as_objective",
     "cnn",
     "datasets",
+    "digits",
     "linreg",
     "logreg",
     "mlp",

@@ -20,10 +20,14 @@ import numpy as np
 from absjax._validate import check_int, check_real
 from absjax.objectives import datasets
 from absjax.objectives.base import Data, Objective, uniform_indices
-from absjax.objectives.partition import dirichlet_partition
+from absjax.objectives.digits import load_digits
+from absjax.objectives.partition import dirichlet_partition, label_shards
 
-_DATASETS = ("synthetic", "mnist", "cifar10")
+_DATASETS = ("synthetic", "mnist", "cifar10", "digits")
+_FROM_FILES = ("mnist", "cifar10")  # the data sets read from data_dir
 _IID_SHARDS = "iid-shards"
+_LABEL_SHARDS = "label-shards"
+_SHARDS = (_IID_SHARDS, _LABEL_SHARDS)
 _SYNTHETIC_SAMPLES = 4096  # default training rows of the synthetic sets
 _SYNTHETIC_TEST = 1024  # default test rows of the synthetic sets
 _EVAL_NUMBERS = 2**21  # input numbers per chunk of loss and metric (bounds memory)
@@ -61,11 +65,11 @@ class _Classifier(Objective):
     def __post_init__(self):
         if self.dataset not in _DATASETS:
             raise ValueError(f"dataset={self.dataset!r} must be one of {_DATASETS}")
-        if self.dataset == "synthetic":
+        if self.dataset not in _FROM_FILES:
             if self.data_dir is not None:
                 raise ValueError(
                     f"data_dir={str(self.data_dir)!r} is only read for "
-                    "dataset='mnist' or 'cifar10', not dataset='synthetic'"
+                    f"dataset='mnist' or 'cifar10', not dataset={self.dataset!r}"
                 )
         elif self.data_dir is None:
             raise ValueError(
@@ -88,13 +92,14 @@ class _Classifier(Objective):
         if self.workers is not None:
             check_int("workers", self.workers)
         if self.partition is not None:
-            if self.partition != _IID_SHARDS:
+            if self.partition not in _SHARDS:
                 try:
                     alpha = check_real("partition", self.partition, 0, strict_low=True)
                 except ValueError:
                     raise ValueError(
                         f"partition={self.partition!r} must be None, "
-                        f"{_IID_SHARDS!r} or a Dirichlet alpha in (0, inf)"
+                        f"{_IID_SHARDS!r}, {_LABEL_SHARDS!r} or a Dirichlet "
+                        "alpha in (0, inf)"
                     ) from None
                 object.__setattr__(self, "partition", alpha)
             if self.workers is None:
@@ -107,7 +112,7 @@ class _Classifier(Objective):
     # ----------------------------------------------------------------- data
     @property
     def num_classes(self) -> int:
-        """``classes`` for synthetic data, 10 for MNIST and CIFAR-10."""
+        """``classes`` for synthetic data, 10 for MNIST, CIFAR-10 and digits."""
         if self.dataset == "synthetic":
             return self.classes
         return datasets.NUM_CLASSES
@@ -130,8 +135,12 @@ class _Classifier(Objective):
             structure, train, test = rng.spawn(3)
             draw = self._synthetic(structure)
             return (*draw(train, n), *draw(test, m))
-        load = datasets.load_mnist if self.dataset == "mnist" else datasets.load_cifar10
-        raw = load(self.data_dir)
+        if self.dataset == "digits":
+            raw = load_digits(seed=self.data_seed)
+        elif self.dataset == "mnist":
+            raw = datasets.load_mnist(self.data_dir)
+        else:
+            raw = datasets.load_cifar10(self.data_dir)
         train = rng.permutation(raw["y_train"].size)[: self.samples]
         test = rng.permutation(raw["y_test"].size)[: self.test_samples]
         x, x_test = raw["x_train"][train], raw["x_test"][test]
@@ -147,8 +156,13 @@ class _Classifier(Objective):
         )
 
     def _shards(self, labels: np.ndarray) -> Data:
-        alpha = None if self.partition == _IID_SHARDS else self.partition
-        parts = dirichlet_partition(labels, self.workers, alpha, seed=self.data_seed)
+        if self.partition == _LABEL_SHARDS:
+            parts = label_shards(labels, self.workers)
+        else:
+            alpha = None if self.partition == _IID_SHARDS else self.partition
+            parts = dirichlet_partition(
+                labels, self.workers, alpha, seed=self.data_seed
+            )
         sizes = [p.size for p in parts]
         if min(sizes) == 0:
             raise ValueError(

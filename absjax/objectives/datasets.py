@@ -1,4 +1,4 @@
-"""Real data sets: CIFAR-10 and MNIST readers.
+"""Real data sets: CIFAR-10 and MNIST readers (and the digits, re-exported).
 
 The readers take a local directory and return NumPy arrays::
 
@@ -37,8 +37,10 @@ The md5 sums of the ``.gz`` files, in that order, are
 ``f68b3c2dcbeaaa9fbdd348bbdeb94873``, ``d53e105ee54ea40749a09fcbcd1e9432``,
 ``9fb629c4189551a2d022fa330f9573f3`` and ``ec29112dd5afa0611ce80d1b7f02629c``.
 
-The non-i.i.d. worker split (``dirichlet_partition``, ``label_skew``) lives in
-:mod:`absjax.objectives.partition` and is re-exported here.
+The digits (``load_digits``, in :mod:`absjax.objectives.digits`) ship inside
+the scikit-learn wheel and need no file at all. The non-i.i.d. worker splits
+(``dirichlet_partition``, ``label_shards``, ``label_skew``) live in
+:mod:`absjax.objectives.partition`. Both are re-exported here.
 """
 
 from __future__ import annotations
@@ -55,10 +57,12 @@ from typing import Any
 
 import numpy as np
 
+from absjax.objectives.digits import load_digits as load_digits
 from absjax.objectives.partition import dirichlet_partition as dirichlet_partition
+from absjax.objectives.partition import label_shards as label_shards
 from absjax.objectives.partition import label_skew as label_skew
 
-NUM_CLASSES = 10  # both CIFAR-10 and MNIST label the digits/classes 0..9
+NUM_CLASSES = 10  # CIFAR-10, MNIST and digits all label their classes 0..9
 
 _CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 _CIFAR_TEST = "test_batch"

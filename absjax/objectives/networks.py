@@ -10,10 +10,13 @@ other pytree. A job samples ``batch`` training rows; its gradient is
 - ``dataset``: ``"synthetic"`` (default; the generators are described on
   ``MLP`` and ``CNN``, drawn in NumPy from ``data_seed``), ``"mnist"`` or
   ``"cifar10"``, read from the folder ``data_dir`` by ``absjax.datasets``
-  (nothing is downloaded; ``data_dir`` is required for them and refused for
-  synthetic data). Real images (scaled to ``[0, 1]`` by the reader) are
-  standardised per channel with the mean and standard deviation of the
-  training subset; the MLP flattens them, the CNN reads them as NHWC.
+  (nothing is downloaded; ``data_dir`` is required for them and refused
+  otherwise), or ``"digits"``, scikit-learn's 8x8 digits
+  (``datasets.load_digits(seed=data_seed)``: 1,437 training and 360 test
+  rows, stratified by class; no ``data_dir``). Real images (scaled to
+  ``[0, 1]`` by the reader) are standardised per channel with the mean and
+  standard deviation of the training subset; the MLP flattens them, the CNN
+  reads them as NHWC.
 - ``samples``, ``test_samples``: training and test rows; synthetic defaults
   4096 and 1024; for real data a cap on a random subset (default: all).
 - ``classes`` (default 4) and ``noise``: synthetic data only (real sets have
@@ -35,8 +38,10 @@ memory.
 sample uniformly from the whole training set. A Dirichlet concentration
 ``alpha > 0`` splits the training rows over ``workers`` workers with
 ``datasets.dirichlet_partition(labels, workers, alpha, seed=data_seed)``
-(Hsu, Qi, Brown, arXiv 1909.06335), and ``"iid-shards"`` splits them at random
-into equal shards; worker ``i`` then samples only from its shard
+(Hsu, Qi, Brown, arXiv 1909.06335), ``"iid-shards"`` splits them at random
+into equal shards, and ``"label-shards"`` sorts them by label and cuts them
+into contiguous shards (``datasets.label_shards``, the split of the ABS
+authors' STSyn code); worker ``i`` then samples only from its shard
 (``data["shards"]``, ``(workers, max_shard)`` int32 padded with -1, and
 ``data["shard_size"]``, ``(workers,)`` int32). ``workers`` must equal the
 simulator's ``num_workers`` (``check_workers`` raises otherwise) and no shard
@@ -44,9 +49,12 @@ may be empty (building ``data`` raises).
 
 **SPEC strings**: ``"mlp:hidden=64x64,samples=2048,batch=32"``,
 ``"cnn:channels=8x16,dataset=mnist,data_dir=/data/mnist,samples=10000"``,
-``"mlp:partition=0.3,workers=8"``. Layer widths are written ``AxBxC``
-(``hidden=none`` for no hidden layer, i.e. softmax regression); ``partition``
-is a number, ``iid-shards`` or ``none``.
+``"mlp:partition=0.3,workers=8"``,
+``"cnn:dataset=digits,channels=16x32,fc=64,partition=label-shards,workers=8"``,
+``"cnn:dataset=cifar10,data_dir=...,channels=64x64,kernel=5,padding=valid,fc=384x192"``
+(the STSyn CNN). Layer widths are written ``AxBxC`` (``hidden=none`` or
+``fc=none`` for no such layer; ``hidden=none`` is softmax regression);
+``partition`` is a number, ``iid-shards``, ``label-shards`` or ``none``.
 
 >>> import jax
 >>> obj = MLP(hidden=(8,), samples=256, test_samples=64)
@@ -72,6 +80,7 @@ from absjax._validate import check_int
 from absjax.objectives.classifier import _Classifier
 
 _LATENT = 4  # latent dimension of the MLP's synthetic mixture (see MLP)
+_PADDINGS = ("same", "valid")  # of CNN and conv2d
 
 
 def _check_widths(name: str, widths: Any, allow_empty: bool) -> tuple[int, ...]:
@@ -95,7 +104,8 @@ def _layer(rng: np.random.Generator, shape, name: str, relu: bool, dtype) -> dic
     Before a relu: He-normal, ``N(0, 2 / fan_in)`` (He et al., arXiv
     1502.01852); for the logits: Glorot-uniform, ``U(-a, a)`` with ``a =
     sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, AISTATS 2010). ``fan_in``
-    is the product of all but the last dimension (``9 c_in`` for a 3x3 kernel).
+    is the product of all but the last dimension (``k^2 c_in`` for a ``k x k``
+    kernel).
     """
     fan_in, fan_out = math.prod(shape[:-1]), shape[-1]
     if relu:
@@ -192,22 +202,52 @@ class MLP(_Classifier):
         return x @ w["output"]["weights"] + w["output"]["bias"]
 
 
-def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
-    """3x3 convolution, stride 1, ``SAME`` zero padding, NHWC and HWIO.
+def conv2d(x: jax.Array, kernel: jax.Array, padding: str = "same") -> jax.Array:
+    """2-D convolution, stride 1, NHWC input and HWIO ``(kh, kw, c_in, c_out)``
+    kernel, with ``"same"`` zero padding or ``"valid"`` (none).
 
-    Equal to ``jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
-    dimension_numbers=("NHWC", "HWIO", "NHWC"))`` (tested), computed as one
-    matmul of the nine shifted copies of ``x`` (im2col): on XLA's CPU backend
-    a training step is about 3x faster, and vmapped over per-worker kernels it
-    stays a batched matmul instead of a grouped convolution.
+    Equal to ``jax.lax.conv_general_dilated(x, kernel, (1, 1), padding.upper(),
+    dimension_numbers=("NHWC", "HWIO", "NHWC"))`` (tested for 3x3 and 5x5):
+    ``"same"`` keeps ``rows x cols`` and pads ``(k - 1) // 2`` zeros before and
+    ``k // 2`` after (lax's convention, symmetric for odd ``k``); ``"valid"``
+    gives ``(rows - kh + 1) x (cols - kw + 1)``. Computed as one matmul of the
+    ``kh kw`` shifted copies of ``x`` (im2col): on XLA's CPU backend a training
+    step is about 3x faster than ``lax.conv`` (3x3), and vmapped over per-worker
+    kernels it stays a batched matmul instead of a grouped convolution. The
+    patches hold ``kh kw c_in`` numbers per output pixel (1,600 for the 5x5
+    64-channel layer of the STSyn CNN).
+
+    >>> x = jnp.ones((1, 6, 6, 2))
+    >>> conv2d(x, jnp.ones((5, 5, 2, 3)), "valid").shape
+    (1, 2, 2, 3)
+    >>> float(conv2d(x, jnp.ones((3, 3, 2, 1)))[0, 0, 0, 0])  # a corner: 2x2x2
+    8.0
     """
-    rows, cols = x.shape[1], x.shape[2]
-    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    if padding not in _PADDINGS:
+        raise ValueError(f"padding={padding!r} must be one of {_PADDINGS}")
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    if padding == "same":
+        pad = ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0))
+        x = jnp.pad(x, pad)
+    rows, cols = x.shape[1] - kh + 1, x.shape[2] - kw + 1
     patches = jnp.concatenate(
-        [padded[:, i : i + rows, j : j + cols, :] for i in range(3) for j in range(3)],
+        [x[:, i : i + rows, j : j + cols, :] for i in range(kh) for j in range(kw)],
         axis=-1,
     )
     return patches @ kernel.reshape(-1, kernel.shape[-1])
+
+
+def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """3x3 convolution, stride 1, ``SAME`` zero padding, NHWC and HWIO:
+    ``conv2d(x, kernel, "same")`` for a ``(3, 3, c_in, c_out)`` kernel.
+
+    Equal to ``jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+    dimension_numbers=("NHWC", "HWIO", "NHWC"))`` (tested), computed as one
+    matmul of the nine shifted copies of ``x`` (im2col; see ``conv2d``).
+    """
+    if kernel.shape[:2] != (3, 3):
+        raise ValueError(f"kernel of shape {kernel.shape} must be (3, 3, c_in, c_out)")
+    return conv2d(x, kernel, "same")
 
 
 def max_pool2(x: jax.Array) -> jax.Array:
@@ -219,18 +259,35 @@ def max_pool2(x: jax.Array) -> jax.Array:
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
 class CNN(_Classifier):
-    """Small convolutional net ``[conv3x3-relu-maxpool2] x L - dense``.
+    """Convolutional net ``[conv-relu-maxpool2] x L - [dense-relu] x F - dense``.
 
-    One block per width in ``channels`` (``conv3x3``, relu, ``max_pool2``), then
-    a dense layer from the flattened ``(rows // 2^L, cols // 2^L,
-    channels[-1])`` features to the logits (LeCun et al., "Gradient-based
-    learning applied to document recognition", 1998). The model is
-    ``{"conv_0": {"kernel": (3, 3, c_in, c_out), "bias": (c_out,)}, ...,
-    "output": {"weights", "bias"}}``, drawn like the ``MLP``'s: He-normal
-    kernels (fan-in ``9 c_in``), Glorot-uniform output weights, zero biases.
+    One block per width in ``channels`` (a ``kernel x kernel`` ``conv2d`` with
+    ``padding``, relu, ``max_pool2``), then one relu dense layer per width in
+    ``fc`` on the flattened features, then a dense layer to the logits (LeCun
+    et al., "Gradient-based learning applied to document recognition", 1998).
+    A block maps a side of ``s`` pixels to ``s // 2`` (``"same"``) or ``(s -
+    kernel + 1) // 2`` (``"valid"``). The model is ``{"conv_0": {"kernel":
+    (kernel, kernel, c_in, c_out), "bias": (c_out,)}, ..., "dense_0":
+    {"weights", "bias"}, ..., "output": {"weights", "bias"}}``, drawn like the
+    ``MLP``'s, in that order: He-normal kernels (fan-in ``kernel^2 c_in``) and
+    hidden dense weights, Glorot-uniform output weights, zero biases.
 
-    Own fields: ``channels`` (default ``(8, 16)``); for the synthetic images
-    ``image_size`` (16) and ``noise`` (0.7).
+    Own fields: ``channels`` (default ``(8, 16)``), ``kernel`` (3; odd for
+    ``"same"``), ``padding`` (``"same"`` or ``"valid"``), ``fc`` (hidden dense
+    widths, default ``()``); for the synthetic images ``image_size`` (16) and
+    ``noise`` (0.7). The defaults are the original small CNN, unchanged.
+
+    **The STSyn CNN** of the ABS authors' group (spec section 7: conv 3->64
+    5x5, pool, conv 64->64 5x5, pool, fc 1600->384->192->10 on CIFAR-10) is
+    ``CNN(dataset="cifar10", data_dir=..., channels=(64, 64), kernel=5,
+    padding="valid", fc=(384, 192))``: 32 -> 28 -> 14 -> 10 -> 5 pixels, so
+    ``5 * 5 * 64 = 1600`` features, and 797,962 parameters (4,864 + 102,464
+    convolution, 614,784 + 73,920 + 1,930 dense). With ``padding="same"`` the
+    sides go 32 -> 16 -> 8, the first dense layer reads ``8 * 8 * 64 = 4096``
+    features and the net has 1,756,426 parameters. On the 8x8 digits a
+    ``"same"`` net pools at most three times (8 -> 4 -> 2 -> 1), e.g.
+    ``CNN(dataset="digits", channels=(16, 32), fc=(64,))``: 8 -> 4 -> 2, 128
+    features.
 
     **Synthetic data**: ``image_size x image_size`` single-channel images.
     Each class has a template of ``t = image_size // 2`` squared i.i.d.
@@ -248,6 +305,9 @@ class CNN(_Classifier):
     """
 
     channels: tuple[int, ...] = (8, 16)
+    kernel: int = 3
+    padding: str = "same"
+    fc: tuple[int, ...] = ()
     image_size: int = 16
     noise: float = 0.7
     name: ClassVar[str] = "cnn"
@@ -258,11 +318,37 @@ class CNN(_Classifier):
             "channels",
             _check_widths("channels", self.channels, allow_empty=False),
         )
+        object.__setattr__(self, "fc", _check_widths("fc", self.fc, allow_empty=True))
+        if self.padding not in _PADDINGS:
+            raise ValueError(f"padding={self.padding!r} must be one of {_PADDINGS}")
+        check_int("kernel", self.kernel)
+        if self.padding == "same" and self.kernel % 2 == 0:
+            raise ValueError(
+                f"kernel={self.kernel} must be odd with padding='same' (an odd "
+                "integer >= 1)"
+            )
         super().__post_init__()
-        # Synthetic images are pooled len(channels) times; real ones are
-        # checked when they are loaded.
-        low = 4 if self.dataset != "synthetic" else max(4, 2 ** len(self.channels))
+        # Synthetic images must survive the blocks; real ones are checked when
+        # they are loaded.
+        low = 4 if self.dataset != "synthetic" else max(4, self._min_side())
         check_int("image_size", self.image_size, low=low)
+
+    def _side(self, side: int) -> int:
+        """The side of the features after all blocks, for an input ``side``."""
+        for _ in self.channels:
+            if self.padding == "valid":
+                side -= self.kernel - 1
+            side //= 2
+        return side
+
+    def _min_side(self) -> int:
+        """The smallest input side that leaves at least one pixel: ``2^L`` for
+        ``"same"``; ``s_{i-1} = 2 s_i + kernel - 1`` from ``s_L = 1`` for
+        ``"valid"``."""
+        side = 1
+        for _ in self.channels:
+            side = 2 * side + (self.kernel - 1 if self.padding == "valid" else 0)
+        return side
 
     def _synthetic(self, rng):
         size, t = self.image_size, self.image_size // 2
@@ -283,30 +369,45 @@ class CNN(_Classifier):
 
     def _layout(self, images):
         smallest = min(images.shape[1:3])
-        if smallest < 2 ** len(self.channels):
+        if smallest < self._min_side():
+            convs = (
+                f" after {self.kernel}x{self.kernel} 'valid' convolutions"
+                if self.padding == "valid"
+                else ""
+            )
             raise ValueError(
-                f"channels={self.channels} pools {len(self.channels)} times, "
-                f"too often for {images.shape[1]}x{images.shape[2]} images"
+                f"channels={self.channels} pools {len(self.channels)} times"
+                f"{convs}, too often for {images.shape[1]}x{images.shape[2]} "
+                f"images (at least {self._min_side()} pixels a side needed)"
             )
         return images
 
     def init(self, data):
         rng, dtype = np.random.default_rng(self.init_seed), data["x"].dtype
         rows, cols, c_in = data["x"].shape[1:]
+        k = self.kernel
         w = {}
         for i, c_out in enumerate(self.channels):
-            shape = (3, 3, c_in, c_out)
+            shape = (k, k, c_in, c_out)
             w[f"conv_{i}"] = _layer(rng, shape, "kernel", True, dtype)
-            rows, cols, c_in = rows // 2, cols // 2, c_out
-        shape = (rows * cols * c_in, self.num_classes)
+            c_in = c_out
+        width = self._side(rows) * self._side(cols) * c_in
+        for i, hidden in enumerate(self.fc):
+            w[f"dense_{i}"] = _layer(rng, (width, hidden), "weights", True, dtype)
+            width = hidden
+        shape = (width, self.num_classes)
         w["output"] = _layer(rng, shape, "weights", False, dtype)
         return w
 
     def apply(self, w, x):
         for i in range(len(self.channels)):
             layer = w[f"conv_{i}"]
-            x = max_pool2(jax.nn.relu(conv3x3(x, layer["kernel"]) + layer["bias"]))
+            x = conv2d(x, layer["kernel"], self.padding) + layer["bias"]
+            x = max_pool2(jax.nn.relu(x))
         x = x.reshape(x.shape[0], -1)
+        for i in range(len(self.fc)):
+            layer = w[f"dense_{i}"]
+            x = jax.nn.relu(x @ layer["weights"] + layer["bias"])
         return x @ w["output"]["weights"] + w["output"]["bias"]
 
 

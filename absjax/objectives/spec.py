@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from absjax._spec import build_from_spec
 from absjax.objectives.base import Objective
-from absjax.objectives.classifier import _IID_SHARDS
+from absjax.objectives.classifier import _SHARDS
 from absjax.objectives.convex import (
     LinearRegression,
     Quadratic,
@@ -29,16 +29,19 @@ def _parse_widths(text: str) -> tuple[int, ...]:
 
 
 def _parse_partition(text: str) -> float | str | None:
-    """SPEC value: ``"none"`` -> ``None``, ``"iid-shards"``, or a float alpha."""
+    """SPEC value: ``"none"`` -> ``None``, ``"iid-shards"``, ``"label-shards"``,
+    or a float alpha."""
     if text.lower() == "none":
         return None
-    if text == _IID_SHARDS:
+    if text in _SHARDS:
         return text
     return float(text)
 
 
 _parse_widths.__name__ = "list of widths such as 64x32"
-_parse_partition.__name__ = "partition (a Dirichlet alpha, iid-shards or none)"
+_parse_partition.__name__ = (
+    "partition (a Dirichlet alpha, iid-shards, label-shards or none)"
+)
 
 _COMMON_TYPES = {
     "dataset": str,
@@ -83,7 +86,14 @@ _REGISTRY = {
     ),
     "cnn": (
         CNN,
-        {"channels": _parse_widths, "image_size": int, **_COMMON_TYPES},
+        {
+            "channels": _parse_widths,
+            "kernel": int,
+            "padding": str,
+            "fc": _parse_widths,
+            "image_size": int,
+            **_COMMON_TYPES,
+        },
     ),
 }
 

@@ -83,23 +83,44 @@ def abs_(
     )
 
 
-def adasync(k0: int, t0: float, base: str = "k_sync", **parts: Any) -> Policy:
+def adasync(
+    k0: int,
+    t0: float,
+    base: str = "k_sync",
+    k_rule: rules_lib.Rule | None = None,
+    **parts: Any,
+) -> Policy:
     """AdaSync (Dutta et al., arXiv 2003.10579): K-sync or K-async whose K
-    follows ``rules.AdaSync(t0)`` from ``K^0 = k0``."""
+    follows ``rules.AdaSync(t0)`` from ``K^0 = k0`` (or ``k_rule``, e.g.
+    ``rules.ExpDelayRoot(t0)``, the journal's rule for K-sync with exponential
+    delays)."""
     if base not in ("k_sync", "k_async"):
         raise ValueError(f"base={base!r} must be 'k_sync' or 'k_async'")
-    return Policy("adasync", k0, base=base, k_rule=rules_lib.AdaSync(t0), **parts)
+    k_rule = rules_lib.AdaSync(t0) if k_rule is None else k_rule
+    return Policy("adasync", k0, base=base, k_rule=k_rule, **parts)
 
 
-def sa_adasync(k0: int, t0: float, **parts: Any) -> Policy:
-    """SA-AdaSync: AdaSync over K-async with the staleness-aware step
-    ``eta / max(1, s)`` (Zhang et al., IJCAI 2016, arXiv 1511.05950)."""
+def sa_adasync(
+    k0: int, t0: float, weight: staleness_lib.Weight | None = None, **parts: Any
+) -> Policy:
+    """SA-AdaSync: AdaSync over K-async with a staleness-aware step.
+
+    By default Zhang et al.'s ``eta / max(1, s)`` (IJCAI 2016, arXiv
+    1511.05950, ``staleness.Inverse()``); ``weight`` replaces it, e.g.
+    ``staleness.distance(c=0.01)``, Dutta et al.'s ``eta_j = min(C / ||w_j -
+    w_tau(j)||^2, eta_max)`` (AISTATS 2018, arXiv 1803.01113, eq. 13; for
+    plain SGD, see :class:`~absjax.staleness.Distance`).
+
+    >>> p = sa_adasync(2, 1.0, weight=staleness_lib.distance(c=0.01))
+    >>> p.base, type(p.weight).__name__
+    ('k_async', 'Distance')
+    """
     return Policy(
         "sa_adasync",
         k0,
         base="k_async",
         k_rule=rules_lib.AdaSync(t0),
-        weight=staleness_lib.Inverse(),
+        weight=staleness_lib.Inverse() if weight is None else weight,
         **parts,
     )
 

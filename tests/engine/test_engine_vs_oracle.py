@@ -11,7 +11,7 @@ import pytest
 from replay import ORACLE_ROUNDS, ORACLE_WORKERS, compare
 
 import absjax
-from absjax import delays, objectives, policies, staleness
+from absjax import delays, objectives, policies, rules, staleness
 
 N = ORACLE_WORKERS
 ROUNDS = ORACLE_ROUNDS
@@ -45,6 +45,35 @@ ADAPTIVE = {
     "rennala": policies.rennala(3),
     "ringmaster": policies.ringmaster(2),
     "ringmaster_stop": policies.ringmaster(2, variant="stop"),
+}
+
+# The readings of spec section 2 "More readings", as options: (policy,
+# Simulator keywords, whether K must change, whether some distance weight must
+# be < 1 over the 30 rounds on shifted-exponential delays (checked, so that the
+# case exercises its feature).
+DISTANCE = staleness.distance(c=0.003)
+READINGS = {
+    "abs_loss_ratio": (
+        policies.abs_(k0=1, t0=0.3, k_rule=rules.LossRatio(0.3)),
+        {},
+    ),
+    "abs_exp_root": (
+        policies.abs_(k0=2, t0=0.3, k_rule=rules.ExpDelayRoot(0.3)),
+        {},
+    ),
+    "adasync_k_sync_exp_root": (
+        policies.adasync(k0=2, t0=0.5, k_rule=rules.ExpDelayRoot(0.5)),
+        {},
+    ),
+    "sa_adasync_distance": (policies.sa_adasync(k0=2, t0=0.3, weight=DISTANCE), {}),
+    "sa_adasync_distance_weight_sum": (
+        policies.sa_adasync(k0=2, t0=0.3, weight=DISTANCE),
+        dict(normalization="weight-sum"),
+    ),
+    "k_batch_async_distance_weight_sum": (  # the event loop's distances
+        policies.k_batch_async(3),
+        dict(weight=DISTANCE, normalization="weight-sum"),
+    ),
 }
 
 DELAYS = {
@@ -137,3 +166,27 @@ def test_abs_matches_oracle_on_linreg():
             normalization="weight-sum",
         )
         compare(sim)
+
+
+@pytest.mark.parametrize("case", list(READINGS))
+def test_readings_match_oracle(case):
+    policy, kw = READINGS[case]
+    lr = 0.2
+    with jax.enable_x64(True):
+        sim = absjax.Simulator(
+            N,
+            policy,
+            DELAYS["shifted_exp"],
+            objectives.quadratic(dim=4, noise=0.3),
+            lr=lr,
+            rounds=ROUNDS,
+            log_every=1,
+            **kw,
+        )
+        records = compare(sim)
+    ks = [rec.k for rec in records]
+    etas = [eta for rec in records for eta in rec.etas]
+    if policy.k_rule is not None:
+        assert ks[-1] > ks[0]  # the K rule acted
+    if isinstance(sim.weight, staleness.Distance):
+        assert min(etas) < 0.5 * lr and max(etas) == lr  # not all weights 1

@@ -1,10 +1,10 @@
-"""Real-data readers and the Dirichlet worker split (``absjax.datasets``).
+"""Real-data readers and the worker splits (``absjax.datasets``).
 
-The readers are tested on tiny files written by ``datafiles`` in exactly the
-on-disk formats: CIFAR-10 batches as pickled dicts of NumPy arrays (including a
+The file readers are tested on tiny files written by ``datafiles`` in exactly
+the on-disk formats: CIFAR-10 batches as pickled dicts of NumPy arrays (including a
 byte-for-byte Python 2 ``cPickle`` protocol-2 file like the real ones) and
-MNIST idx files packed with ``struct`` (plain and gzipped). Nothing is
-downloaded.
+MNIST idx files packed with ``struct`` (plain and gzipped). The digits come
+from the installed scikit-learn wheel. Nothing is downloaded.
 """
 
 import gzip
@@ -24,10 +24,13 @@ from scipy import stats
 
 from absjax.datasets import (
     dirichlet_partition,
+    label_shards,
     label_skew,
     load_cifar10,
+    load_digits,
     load_mnist,
 )
+from absjax.objectives import digits as digits_lib
 
 
 def _channels_last(rows):
@@ -320,6 +323,99 @@ def test_mnist_bad_labels_sizes_and_gzip(tmp_path):
 
 
 # ----------------------------------------------------------------------------
+# Digits (scikit-learn)
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sklearn_digits():
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    raw = sklearn_load_digits()
+    return raw.images, raw.target
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def test_digits_layout(digits):
+    assert sorted(digits) == ["x_test", "x_train", "y_test", "y_train"]
+    assert digits["x_train"].shape == (1437, 8, 8, 1)
+    assert digits["x_test"].shape == (360, 8, 8, 1)
+    assert digits["x_train"].dtype == digits["x_test"].dtype == np.float32
+    assert digits["y_train"].dtype == digits["y_test"].dtype == np.int32
+    assert digits["x_train"].flags.c_contiguous
+    for split in ("train", "test"):
+        x, y = digits[f"x_{split}"], digits[f"y_{split}"]
+        assert x.min() == 0.0 and x.max() == 1.0
+        np.testing.assert_array_equal(np.unique(y), np.arange(10))
+        # 17 levels: the pixels count set bits of a 4x4 block, 0..16, / 16.
+        assert set(np.unique(x * 16)) <= set(range(17))
+
+
+@pytest.mark.parametrize(
+    ("fraction", "sizes"),
+    [(0.1, (1617, 180)), (0.2, (1437, 360)), (0.25, (1347, 450)), (0.5, (898, 899))],
+)
+def test_digits_split_sizes_and_stratification(sklearn_digits, fraction, sizes):
+    _, target = sklearn_digits
+    data = load_digits(test_fraction=fraction, seed=3)
+    assert (data["y_train"].size, data["y_test"].size) == sizes
+    per_class = np.bincount(target, minlength=10)
+    in_test = np.bincount(data["y_test"], minlength=10)
+    # Within one row of the class's share (largest remainders).
+    assert np.all(np.abs(in_test - fraction * per_class) < 1)
+    np.testing.assert_array_equal(
+        np.bincount(data["y_train"], minlength=10) + in_test, per_class
+    )
+
+
+def test_digits_rows_are_scikit_learns_without_overlap(sklearn_digits, digits):
+    images, target = sklearn_digits
+    train, test = digits_lib._stratified_split(target.astype(np.int32), 0.2, 0)
+    assert np.intersect1d(train, test).size == 0
+    np.testing.assert_array_equal(np.union1d(train, test), np.arange(target.size))
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    for split, index in (("train", train), ("test", test)):
+        np.testing.assert_array_equal(digits[f"y_{split}"], target[index])
+        np.testing.assert_array_equal(
+            digits[f"x_{split}"][..., 0], (images[index] / 16).astype(np.float32)
+        )
+
+
+def test_digits_split_is_a_function_of_the_seed(digits):
+    again, other = load_digits(seed=0), load_digits(seed=1)
+    for key in digits:
+        np.testing.assert_array_equal(digits[key], again[key])
+    assert not np.array_equal(digits["x_test"], other["x_test"])
+    # The class counts of each split do not depend on the seed.
+    np.testing.assert_array_equal(
+        np.bincount(digits["y_test"]), np.bincount(other["y_test"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"test_fraction": 0.0}, r"test_fraction=0.0 must be in \(0.0, 1.0\)"),
+        ({"test_fraction": 1.0}, r"test_fraction=1.0 must be in \(0.0, 1.0\)"),
+        ({"test_fraction": -0.2}, r"test_fraction=-0.2 must be in"),
+        ({"test_fraction": float("nan")}, r"test_fraction=nan must be in"),
+        ({"test_fraction": "0.2"}, r"test_fraction='0.2' must be in"),
+        ({"test_fraction": True}, r"test_fraction=True must be in"),
+        ({"test_fraction": 0.9999}, r"test_fraction=0.9999 puts 1797 of 1797 rows"),
+        ({"seed": -1}, r"seed=-1 must be an integer >= 0"),
+        ({"seed": 0.5}, r"seed=0.5 must be an integer >= 0"),
+    ],
+)
+def test_digits_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_digits(**kwargs)
+
+
+# ----------------------------------------------------------------------------
 # Dirichlet partition and label skew
 # ----------------------------------------------------------------------------
 
@@ -426,6 +522,77 @@ def test_partition_invalid_arguments(kwargs, message):
     arguments = {"labels": _balanced(), "num_workers": 4, "alpha": 1.0, "seed": 0}
     with pytest.raises(ValueError, match=message):
         dirichlet_partition(**{**arguments, **kwargs})
+
+
+# ----------------------------------------------------------------------------
+# Sorted-by-label shards (STSyn)
+# ----------------------------------------------------------------------------
+
+
+def _check_covering(parts, n):
+    assert all(p.dtype == np.int64 and p.ndim == 1 for p in parts)
+    assert all(np.all(np.diff(p) > 0) for p in parts)  # sorted, no repeats
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(n))
+
+
+@pytest.mark.parametrize(
+    ("num_workers", "sizes", "labels_per_shard"),
+    # The digits training rows (139..146 per class): how many labels a shard
+    # covers, and on how many shards, as stated in label_shards' docstring.
+    [
+        (8, {179, 180}, {2: 8}),
+        (16, {89, 90}, {1: 8, 2: 8}),
+        (20, {71, 72}, {1: 12, 2: 8}),
+    ],
+)
+def test_label_shards_on_digits(digits, num_workers, sizes, labels_per_shard):
+    y = digits["y_train"]
+    parts = label_shards(y, num_workers)
+    assert len(parts) == num_workers
+    _check_covering(parts, y.size)
+    assert {p.size for p in parts} == sizes  # sizes differ by at most one
+    covered = [np.unique(y[p]).size for p in parts]
+    assert dict(zip(*np.unique(covered, return_counts=True), strict=True)) == (
+        labels_per_shard
+    )
+    # Contiguous in label order: shard w's labels all <= shard w + 1's.
+    for left, right in zip(parts, parts[1:], strict=False):
+        assert y[left].max() <= y[right].min()
+
+
+def test_label_shards_unbalanced_labels_and_stable_ties():
+    rng = np.random.default_rng(2)
+    labels = rng.choice([3, 7, 8], size=101, p=[0.6, 0.3, 0.1])
+    parts = label_shards(labels, 7)
+    _check_covering(parts, 101)
+    assert {p.size for p in parts} == {14, 15}
+    order = np.concatenate([p[np.argsort(labels[p], kind="stable")] for p in parts])
+    np.testing.assert_array_equal(order, np.argsort(labels, kind="stable"))
+    assert [p.size for p in label_shards(labels[:3], 5)] == [1, 1, 1, 0, 0]
+    np.testing.assert_array_equal(label_shards(labels, 1)[0], np.arange(101))
+
+
+def test_label_shards_are_more_skewed_than_dirichlet(digits):
+    y = digits["y_train"]
+    for num_workers in (8, 16, 20):
+        dirichlet = dirichlet_partition(y, num_workers, 0.3, seed=0)
+        _check_covering(dirichlet, y.size)
+        shards = label_shards(y, num_workers)
+        assert label_skew(y, shards) > label_skew(y, dirichlet)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"labels": np.zeros((4, 2), int)}, "labels must be a non-empty 1-D integer"),
+        ({"labels": np.array([0.0, 1.0])}, "labels must be a non-empty 1-D integer"),
+        ({"num_workers": 0}, r"num_workers=0 must be an integer >= 1"),
+        ({"num_workers": 2.0}, r"num_workers=2.0 must be an integer >= 1"),
+    ],
+)
+def test_label_shards_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        label_shards(**{"labels": _balanced(), "num_workers": 4, **kwargs})
 
 
 @pytest.mark.parametrize(

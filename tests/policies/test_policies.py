@@ -138,6 +138,98 @@ def test_minibatch_estimate_tracks_the_exact_loss():
     assert stale.loss_estimate[:, late].mean() < 0.5 * early
 
 
+def _view(n, k0, loss0, loss, k=None, clock=1.5, last_clock=0.0):
+    """A ServerView after a round that crossed ``t0 = 1`` (by default)."""
+    return rules.ServerView.initial(n, k0, 0)._replace(
+        k=jnp.int32(k0 if k is None else k),
+        clock=jnp.asarray(clock),
+        last_clock=jnp.asarray(last_clock),
+        loss0=jnp.asarray(loss0),
+        loss=jnp.asarray(loss),
+    )
+
+
+def _k(rule, view):
+    return int(rule(view, rule.params))
+
+
+LOSS_RULES = [rules.AdaSync(1.0), rules.LossRatio(1.0), rules.ExpDelayRoot(1.0)]
+
+
+@pytest.mark.parametrize("rule", LOSS_RULES, ids=lambda r: r.name)
+def test_loss_rules_share_boundaries_floor_and_nan(rule):
+    assert rule.needs_loss and float(rule.params["t0"]) == 1.0
+    # No multiple of t0 passed (1.2 -> 1.9): K unchanged even if the loss fell.
+    assert _k(rule, _view(8, 2, 100.0, 1.0, clock=1.9, last_clock=1.2)) == 2
+    # Loss estimate <= 0: N.
+    assert _k(rule, _view(8, 2, 4.0, 0.0)) == 8
+    assert _k(rule, _view(8, 2, 4.0, -1.0)) == 8
+    # Never decreasing: a loss that rose gives a target below K = 5.
+    assert _k(rule, _view(8, 2, 1.0, 4.0, k=5)) == 5
+    # A nan target (no first loss yet) leaves K unchanged.
+    assert _k(rule, _view(8, 2, float("nan"), 1.0, k=3)) == 3
+    # r = 1 gives K0; K0 = N gives N (from K = 1, so that K shows the target).
+    assert _k(rule, _view(8, 3, 2.0, 2.0, k=1)) == 3
+    assert _k(rule, _view(8, 8, 2.0, 1.0, k=1)) == 8
+
+
+def test_loss_ratio_hand_values():
+    rule = rules.loss_ratio(t0=1.0)
+    # min(N, floor(K0 r)): floor(2 * 60 / 16) = floor(7.5) = 7; AdaSync: 4.
+    assert _k(rule, _view(8, 2, 60.0, 16.0)) == 7
+    assert _k(rules.adasync(1.0), _view(8, 2, 60.0, 16.0)) == 4
+    # floor(2 * 2.5) = 5; floor(1 * 1.99) = 1; min(8, floor(2 * 100)) = 8.
+    assert _k(rule, _view(8, 2, 5.0, 2.0)) == 5
+    assert _k(rule, _view(8, 1, 1.99, 1.0)) == 1
+    assert _k(rule, _view(8, 2, 100.0, 1.0)) == 8
+    # F_0 <= 0 with F_t > 0: r = 0, target 0 < K.
+    assert _k(rule, _view(8, 2, -1.0, 1.0)) == 2
+
+
+def test_exp_delay_root_hand_values():
+    rule = rules.exp_delay_root(t0=1.0)
+    # N = 5, K0 = 2: smallest K with 3 K^2 >= 4 (5 - K) r, i.e. the root of
+    # K^2 + c K - 5c = 0, c = 4r/3, rounded up:
+    # r = 3: root -2 + sqrt(24) = 2.90 -> 3; r = 6: -4 + sqrt(56) = 3.48 -> 4;
+    # r = 12: -8 + sqrt(144) = 4 exactly -> 4; r = 30: 4.49 -> 5.
+    for r, expected in [(3.0, 3), (6.0, 4), (12.0, 4), (30.0, 5)]:
+        assert _k(rule, _view(5, 2, r, 1.0)) == expected, r
+    # r = 1 gives K0 exactly for every K0 <= N (the rule has no division).
+    for n in (2, 5, 16, 100):
+        for k0 in range(1, n + 1):
+            assert _k(rule, _view(n, k0, 3.0, 3.0, k=1)) == k0, (n, k0)
+    # r = inf: N; K0 = N: N for any r > 0 (the root of K^2 / (N - K) = inf).
+    assert _k(rule, _view(5, 2, float("inf"), 1.0, k=1)) == 5
+    assert _k(rule, _view(5, 5, 1.0, 2.0, k=1)) == 5
+    # Against the quadratic formula in float64 on a grid of ratios (no root
+    # within 1e-6 of an integer there).
+    n, k0 = 10, 3
+    c0 = k0**2 / (n - k0)
+    for r in np.linspace(0.05, 40.0, 97):
+        c = c0 * r
+        root = (-c + np.sqrt(c * c + 4 * c * n)) / 2
+        assert _k(rule, _view(n, k0, r, 1.0)) == max(k0, int(np.ceil(root))), r
+
+
+def test_adasync_hand_values():
+    rule = rules.adasync(t0=1.0)
+    # min(N, ceil(K0 sqrt(r))): ceil(2 * sqrt(2.25)) = 3; ceil(1 * sqrt(4)) = 2.
+    assert _k(rule, _view(8, 2, 2.25, 1.0)) == 3
+    assert _k(rule, _view(8, 1, 4.0, 1.0)) == 2
+    assert _k(rule, _view(8, 2, 100.0, 1.0)) == 8
+
+
+def test_policies_take_the_readings():
+    p = policies.adasync(2, 1.0, k_rule=rules.ExpDelayRoot(1.0))
+    assert p.base == "k_sync" and isinstance(p.k_rule, rules.ExpDelayRoot)
+    assert isinstance(policies.adasync(2, 1.0).k_rule, rules.AdaSync)
+    p = policies.abs_(1, 1.0, k_rule=rules.LossRatio(1.0))
+    assert isinstance(p.k_rule, rules.LossRatio)
+    p = policies.sa_adasync(2, 1.0, weight=staleness.distance(c=0.01))
+    assert p.weight == staleness.Distance(0.01)
+    assert policies.sa_adasync(2, 1.0).weight == staleness.Inverse()
+
+
 def k_without_slow_workers(view, params):
     """K = N minus the workers whose last job took > factor x the median."""
     median = jnp.nanmedian(view.job_time)

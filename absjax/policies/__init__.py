@@ -82,7 +82,12 @@ Modules: :mod:`~absjax.policies.policy` (the :class:`Policy`),
 
 from absjax._vocabulary import BASES, SYNCHRONOUS, UNBOUNDED
 from absjax.policies.event_loop import EventLoop
-from absjax.policies.first_finishers import FirstFinishers, finish_rank, kth_arrivals
+from absjax.policies.first_finishers import (
+    FirstFinishers,
+    finish_order,
+    finish_rank,
+    kth_arrivals,
+)
 from absjax.policies.loss_estimate import ExactLoss, MinibatchAverage, NoEstimate
 from absjax.policies.named import (
     abs_,
@@ -131,6 +136,7 @@ __all__ = [
     "adasync",
     "asynchronous",
     "custom",
+    "finish_order",
     "finish_rank",
     "k_async",
     "k_batch_async",

@@ -21,20 +21,26 @@ import jax.numpy as jnp
 from absjax.policies.round import Arrivals
 
 
+def finish_order(remaining: jax.Array, count: int) -> jax.Array:
+    """The ``count`` first finishers, in finishing order, ties broken by worker
+    index: ``lax.top_k`` of ``-remaining`` (stable: of equal values the lower
+    index comes first), O(N log count) instead of a pairwise rank.
+
+    >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0]), 3).tolist()
+    [1, 2, 3]
+    """
+    return jax.lax.top_k(-remaining, count)[1]
+
+
 def finish_rank(remaining: jax.Array) -> jax.Array:
     """Each job's position in finishing order, ties broken by worker index.
-
-    Pairwise comparisons (O(N^2) elementwise) instead of a sort: for the small
-    N of a cluster this is far faster than a sort on CPU and GPU alike.
 
     >>> finish_rank(jnp.array([3.0, 1.0, 1.0, 2.0])).tolist()
     [3, 0, 1, 2]
     """
-    index = jnp.arange(remaining.shape[0])
-    earlier = (remaining[None, :] < remaining[:, None]) | (
-        (remaining[None, :] == remaining[:, None]) & (index[None, :] < index[:, None])
-    )
-    return jnp.sum(earlier, axis=1)
+    n = remaining.shape[0]
+    order = finish_order(remaining, n)
+    return jnp.zeros(n, jnp.int32).at[order].set(jnp.arange(n, dtype=jnp.int32))
 
 
 def kth_arrivals(remaining: jax.Array, k: jax.Array, capacity: int):
@@ -57,10 +63,10 @@ def kth_arrivals(remaining: jax.Array, k: jax.Array, capacity: int):
     >>> float(d), mask.tolist(), first.tolist()
     (1.0, [False, True, True, False], [1, 2, 3])
     """
-    rank = finish_rank(remaining)
-    arrived = rank < k
-    duration = jnp.max(jnp.where(arrived, remaining, -jnp.inf))
-    first = jnp.argmax(rank[None, :] == jnp.arange(capacity)[:, None], axis=1)
+    first = finish_order(remaining, capacity)
+    arrives = jnp.arange(capacity) < k
+    duration = remaining[first[k - 1]]
+    arrived = jnp.zeros(remaining.shape, bool).at[first].set(arrives)
     return duration, arrived, first
 
 

@@ -28,6 +28,7 @@ METRICS = (
     "jobs_aggregated",
     "jobs_wasted",
     "jobs_discarded",
+    "jobs_dropped",
     "idle_time",
     "loss_estimate",
 )

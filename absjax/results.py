@@ -79,7 +79,7 @@ class Result:
         for name in ("uploads", "downloads", "jobs_started"):
             metrics[name] = getattr(rows, name).astype(np.int64)
         metrics["jobs_aggregated"] = aggregated
-        for name in ("jobs_wasted", "jobs_discarded"):
+        for name in ("jobs_wasted", "jobs_discarded", "jobs_dropped"):
             metrics[name] = getattr(rows, name).astype(np.int64)
         for name in ("idle_time", "loss_estimate"):
             metrics[name] = getattr(rows, name).astype(np.float64)

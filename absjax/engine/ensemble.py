@@ -6,11 +6,11 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
-from absjax.engine import layout
+from absjax.engine import layout, memory
 from absjax.engine import params as params_lib
+from absjax.engine.jobs import root_key
 from absjax.engine.simulator import Simulator
 from absjax.engine.state import SimParams
 from absjax.results import Result
@@ -59,18 +59,20 @@ class Ensemble:
         grids: Sequence[dict[str, Any] | None] | None = None,
         history: bool = False,
         seed_offset: int = 0,
-        chunk: int = 64,
+        chunk: int | str = "auto",
     ) -> list[Result]:
         """Runs every member over the same seeds; one Result per member.
 
         ``params`` and ``grids`` hold one entry per member (``None``: its
-        defaults, no grid), as in :meth:`Simulator.run`.
+        defaults, no grid), as in :meth:`Simulator.run`; ``chunk="auto"`` is
+        the smallest of the members' automatic chunks.
         """
         m = len(self.simulators)
         params = [None] * m if params is None else list(params)
         grids = [None] * m if grids is None else list(grids)
         if len(params) != m or len(grids) != m:
             raise ValueError(f"params and grids must have one entry per member ({m})")
+        chunk = min(memory.resolve_chunk(sim, chunk) for sim in self.simulators)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
         prepared = [
             params_lib.prepare(sim, p, g)
@@ -97,9 +99,9 @@ class Ensemble:
             chunk,
             devices,
         )
-        fn = self._programs.get(key, build)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
-        outs = fn(jax.random.key(seed), seed_indices, tuple(p for p, _, _ in prepared))
+        args = (root_key(seed), seed_indices, tuple(p for p, _, _ in prepared))
+        outs = self._programs.run(key, build, args)
         return [
             sim._result(out, values, seeds, seed, seed_offset)
             for sim, out, (_, _, values) in zip(

@@ -5,7 +5,8 @@ only on its global seed index, never on how seeds are batched, chunked or
 sharded, because every random draw of a job derives from it as follows.
 
 A seed's keys are ``RunKeys(speed, delay, batch)``, split from
-``fold_in(key(seed), global_seed_index)``. A job started in round ``r`` (``r =
+``fold_in(root_key(seed), global_seed_index)`` (Philox4x32 keys: stream
+version :data:`STREAM_VERSION`). A job started in round ``r`` (``r =
 -1`` at time 0) in slot 0 (at the round's end) takes its duration from the block
 ``sample(fold_in(delay, r + 1), (N,))`` (its worker's entry); the ``j``-th
 mid-round restart of a batch policy (slot ``j``) from ``fold_in(fold_in(delay,
@@ -33,6 +34,20 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+# The random stream: bump STREAM_VERSION whenever a seed's draws change (a new
+# PRNG, another key schedule). Version 1 (absjax <= 0.1) drew from threefry2x32
+# keys; version 2 draws from Philox4x32-10 (Salmon et al., "Parallel random
+# numbers: as easy as 1, 2, 3", SC 2011; cuRAND's default generator): a 64-bit
+# key like threefry2x32's, and on XLA:CPU an unrolled 10-round hash instead of
+# threefry's rolled loop (benchmarks/prng.py measures the difference).
+STREAM_VERSION = 2
+PRNG_IMPL = "philox4x32"
+
+
+def root_key(seed: int) -> jax.Array:
+    """The typed key of a base seed, from which every seed's keys derive."""
+    return jax.random.key(seed, impl=PRNG_IMPL)
 
 
 class RunKeys(NamedTuple):
@@ -68,6 +83,8 @@ class Jobs:
       local_duration: ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
       observe_loss: whether jobs compute their first minibatch's loss (a rule
         reads the server's minibatch loss estimate).
+      store: where the models that jobs read are kept
+        (:mod:`absjax.engine.models`).
     """
 
     num_workers: int
@@ -78,6 +95,7 @@ class Jobs:
     local_steps: int = 1
     local_duration: str = "sum"
     observe_loss: bool = False
+    store: Any = None
 
     def durations(self, keys: RunKeys, r, slot, params, speed, worker, previous):
         """Durations and chain states of jobs started in round ``r`` (``-1``:
@@ -132,7 +150,7 @@ class Jobs:
             def local(carry, batch):
                 v, total = carry
                 g = objective.gradient(data, v, batch)
-                v = jax.tree.map(lambda p, d: p - local_lr * d, v, g)
+                v = jax.tree.map(lambda p, d: p - (local_lr * d).astype(p.dtype), v, g)
                 return (v, jax.tree.map(jnp.add, total, g)), None
 
             zero = jax.tree.map(jnp.zeros_like, model)
@@ -144,22 +162,28 @@ class Jobs:
             loss = jnp.zeros(())
         return update, loss
 
-    def updates(self, keys: RunKeys, params, workers, which: jax.Array):
+    def models_read(self, workers, which: jax.Array, w):
+        """The models that the jobs of workers ``which`` read (stacked), from
+        the store (``w``: the server's current model)."""
+        return self.store.read(workers.models, workers.read, which, w)
+
+    def updates(self, keys: RunKeys, params, workers, which: jax.Array, w):
         """Updates (and losses) of the jobs of workers ``which`` (``(m,)``
-        indices into ``workers``, a :class:`~absjax.policies.Workers`)."""
+        indices into ``workers``, a :class:`~absjax.policies.Workers`; ``w``
+        is the server's current model)."""
         rounds = job_round(workers.read, workers.slot)[which]
         slots = workers.slot[which]
 
-        def one(worker, r, slot):
+        def one(worker, r, slot, model):
             samples = self.samples(keys, r, slot, worker, params.data)
-            model = jax.tree.map(lambda m: m[worker], workers.models)
             return self.update(params, model, samples)
 
-        return jax.vmap(one)(which, rounds, slots)
+        models = self.models_read(workers, which, w)
+        return jax.vmap(one)(which, rounds, slots, models)
 
     def weigh(self, params, staleness: jax.Array, workers, which, w) -> jax.Array:
         """Weights ``omega`` of the arrivals of workers ``which`` (``staleness``'s
-        shape), whose jobs read ``workers.models[which]``.
+        shape), whose jobs read :meth:`models_read`.
 
         A weight with ``needs_distance`` (Dutta et al.'s eq.-13 step,
         :class:`~absjax.staleness.Distance`) also gets ``distance2 =
@@ -170,15 +194,16 @@ class Jobs:
             return self.weight(staleness, params.weight)
 
         def squared(m, p):
-            d = m[which] - p
+            d = m - p
             return jnp.sum(d**2, axis=tuple(range(jnp.ndim(staleness), d.ndim)))
 
-        distance2 = sum(jax.tree.leaves(jax.tree.map(squared, workers.models, w)))
+        models = self.models_read(workers, which, w)
+        distance2 = sum(jax.tree.leaves(jax.tree.map(squared, models, w)))
         return self.weight(staleness, params.weight, distance2=distance2, lr=params.lr)
 
     def draws(self, seed: int, seed_index: int, params):
         """Every job's randomness of one seed: see :meth:`Simulator.job_draws`."""
-        keys = seed_keys(jax.random.key(seed), seed_index)
+        keys = seed_keys(root_key(seed), seed_index)
         n = self.num_workers
         speed = self.delay.worker_speeds(keys.speed, params.delay, n)
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from absjax._validate import check_int
+from absjax.engine import memory
 
 
 def layout(seeds: int, seed: int, seed_offset: int, chunk: int) -> tuple[int, int]:
@@ -85,7 +87,7 @@ def jit_over_devices(fn, out_spec, devices: int):
     of each output (a tuple, or a tuple of them for several outputs).
     """
     if devices > 1:
-        mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
+        mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:devices]), ("seeds",))
         spec = jax.sharding.PartitionSpec
         if isinstance(out_spec[0], tuple):
             out_specs = tuple(spec(*s) for s in out_spec)
@@ -107,26 +109,34 @@ def grid_key(grid_axes) -> tuple:
 
 
 class Programs:
-    """Compiled entry points, one per structure, and a count of traces.
+    """Compiled programs, one per structure and input shapes, and a count of
+    traces.
 
-    ``traces`` counts how often a program was traced (each trace is a
-    compilation): the no-recompile guarantee is ``traces`` staying put when
-    only numbers change.
+    A program is traced once per input signature; before it compiles, its
+    traced jaxpr's peak memory (:func:`absjax.engine.memory.program_bytes`)
+    is checked against the device, so a run that cannot fit stops with a
+    one-line ``ValueError`` instead of an out-of-memory error mid-compile.
+    ``traces`` counts the traces (each is a compilation): the no-recompile
+    guarantee is ``traces`` staying put when only numbers change.
     """
 
     def __init__(self):
-        self._cache: dict = {}
+        self._programs: dict = {}
+        self._compiled: dict = {}
         self.traces = 0
 
-    def get(self, key, build: Callable):
-        """The jitted program of ``key``; ``build()`` returns ``(fn, out_spec,
-        devices)`` the first time."""
-        if key not in self._cache:
+    def run(self, key, build: Callable, args: tuple):
+        """Runs the program of ``key`` on ``args``; ``build()`` returns ``(fn,
+        out_spec, devices)`` the first time."""
+        if key not in self._programs:
             fn, out_spec, devices = build()
-
-            def counted(*args):
-                self.traces += 1  # runs once per trace, never per call
-                return fn(*args)
-
-            self._cache[key] = jit_over_devices(counted, out_spec, devices)
-        return self._cache[key]
+            self._programs[key] = jit_over_devices(fn, out_spec, devices)
+        signature = (key, jax.tree.structure(args)) + tuple(
+            (jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(args)
+        )
+        if signature not in self._compiled:
+            traced = self._programs[key].trace(*args)
+            self.traces += 1
+            memory.check_fits(memory.program_bytes(traced.jaxpr))
+            self._compiled[signature] = traced.lower().compile()
+        return self._compiled[signature](*args)

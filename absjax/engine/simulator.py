@@ -28,10 +28,11 @@ from absjax import objectives as objectives_lib
 from absjax import policies as policies_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
-from absjax.engine import layout
+from absjax.engine import layout, memory
+from absjax.engine import models as models_lib
 from absjax.engine import params as params_lib
 from absjax.engine import step as step_lib
-from absjax.engine.jobs import Jobs, RunKeys, seed_keys
+from absjax.engine.jobs import Jobs, RunKeys, root_key, seed_keys
 from absjax.engine.state import SimParams, SimState
 from absjax.results import Result
 
@@ -128,6 +129,7 @@ class Simulator:
                 local_steps=policy.local_steps,
                 local_duration=policy.local_duration,
                 observe_loss=self.loss_estimator.observes_minibatch,
+                store=models_lib.store_for(policy, n),
             ),
         )
         self._set("_programs", layout.Programs())
@@ -222,8 +224,8 @@ class Simulator:
     def _run_seed(self, base_key, seed_index, params, history: bool):
         return step_lib.run_seed(self, base_key, seed_index, params, history)
 
-    def _compiled(self, grid_axes, history: bool, chunk: int, devices: int):
-        """The jitted entry point for one grid structure (cached)."""
+    def _execute(self, grid_axes, history, chunk, devices, args):
+        """Runs the compiled program of one grid structure (cached)."""
 
         def build():
             fn, out_spec = layout.seeds_program(
@@ -232,7 +234,7 @@ class Simulator:
             return fn, out_spec, devices
 
         key = (layout.grid_key(grid_axes), history, chunk, devices)
-        return self._programs.get(key, build)
+        return self._programs.run(key, build, args)
 
     def run(
         self,
@@ -242,16 +244,20 @@ class Simulator:
         grid: dict[str, Any] | None = None,
         history: bool = False,
         seed_offset: int = 0,
-        chunk: int = 64,
+        chunk: int | str = "auto",
     ) -> Result:
         """Simulates ``seeds`` independent runs and returns a Result.
 
         Seeds are vmapped in chunks of ``chunk`` lanes inside one compiled
         program, split over the local devices (as many as there are chunks);
         a run of fewer seeds still computes a full chunk (``chunk=1`` is
-        fastest for a single seed). A seed's numbers depend on its global index and
-        on ``chunk`` only: the same alone, batched or sharded over devices (a
-        different ``chunk`` may change float rounding in the last bits).
+        fastest for a single seed). A seed's numbers depend on its global
+        index and on ``chunk`` only: the same alone, batched or sharded over
+        devices. ``chunk="auto"`` (:mod:`absjax.engine.memory`) depends only on
+        the backend and the simulator, so that guarantee holds for it too;
+        another ``chunk`` may change float rounding in the last bits. A run
+        whose estimated memory exceeds a device stops with a ``ValueError``
+        before it compiles.
 
         Args:
           seeds: number of Monte-Carlo seeds.
@@ -263,13 +269,16 @@ class Simulator:
             ``policy.k_rule.t0``.
           history: also return per-round diagnostics and the model at each log.
           seed_offset: index of the first seed (for chunked runs).
-          chunk: seeds vmapped together; larger uses more memory.
+          chunk: seeds vmapped together (``"auto"``: 64 on the CPU, 1024 for
+            timing-only runs, as many as fit on an accelerator); larger uses
+            more memory.
         """
+        chunk = memory.resolve_chunk(self, chunk)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
         params, grid_axes, grid_values = params_lib.prepare(self, params, grid)
-        fn = self._compiled(grid_axes, history, chunk, devices)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
-        out = fn(jax.random.key(seed), seed_indices, params)
+        args = (root_key(seed), seed_indices, params)
+        out = self._execute(grid_axes, history, chunk, devices, args)
         return self._result(out, grid_values, seeds, seed, seed_offset)
 
     def _result(self, out, grid_values, seeds, seed, seed_offset) -> Result:

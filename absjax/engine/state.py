@@ -57,8 +57,9 @@ class RoundInfo(NamedTuple):
     staleness_sum: jax.Array  # () int32, sum of their staleness
     staleness_max: jax.Array  # () int32, max of their staleness
     jobs_started: jax.Array  # () int32, jobs started (mid-round and at its end)
-    jobs_wasted: jax.Array  # () int32, jobs cancelled or discarded
+    jobs_wasted: jax.Array  # () int32, jobs cancelled, discarded or dropped
     jobs_discarded: jax.Array  # () int32, arrivals discarded (discard rule)
+    jobs_dropped: jax.Array  # () int32, arrivals aggregated with weight 0
     uploads: jax.Array  # () int32, updates pushed
     downloads: jax.Array  # () int32, model pulls
     idle_time: jax.Array  # () float, worker time spent waiting for the round end
@@ -94,5 +95,6 @@ class LogRow(NamedTuple):
     jobs_started: jax.Array  # () int32
     jobs_wasted: jax.Array  # () int32
     jobs_discarded: jax.Array  # () int32
+    jobs_dropped: jax.Array  # () int32
     idle_time: jax.Array  # () float
     loss_estimate: jax.Array  # () float

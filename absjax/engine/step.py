@@ -70,7 +70,7 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
             remaining=remaining,
             read=jnp.zeros((n,), jnp.int32),
             slot=jnp.zeros((n,), jnp.int32),
-            models=jax.tree.map(lambda p: jnp.broadcast_to(p, (n,) + p.shape), w),
+            models=sim.jobs.store.init(w, n),
             slow=slow,
             age=jnp.zeros((n,), dtype),
             job_time=jnp.full((n,), jnp.nan, dtype),
@@ -140,11 +140,7 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
             remaining=jnp.where(restart, duration, remaining),
             read=jnp.where(restart, t + 1, workers.read),
             slot=jnp.where(restart, 0, workers.slot),
-            models=jax.tree.map(
-                lambda m, p: jnp.where(restart.reshape((n,) + (1,) * p.ndim), p, m),
-                workers.models,
-                w,
-            ),
+            models=sim.jobs.store.restart(workers.models, restart, w, t + 1),
             slow=slow,
             age=jnp.where(running & ~restart, workers.age, 0.0),
             job_time=workers.job_time,
@@ -166,8 +162,10 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
         staleness_max=arrivals.staleness_max,
         jobs_started=arrivals.jobs_started + started,
         jobs_wasted=jnp.sum(restarts.cancelled).astype(jnp.int32)
-        + arrivals.jobs_discarded,
+        + arrivals.jobs_discarded
+        + arrivals.jobs_dropped,
         jobs_discarded=arrivals.jobs_discarded,
+        jobs_dropped=arrivals.jobs_dropped,
         uploads=arrivals.uploads,
         downloads=arrivals.downloads + started,
         idle_time=arrivals.idle_time,
@@ -189,9 +187,15 @@ def aggregate(sim, state: SimState, arrivals, params: SimParams):
     else:
         z = arrivals.weight_sum
     z = jnp.where(z > 0, z, 1)  # all weights 0: the weighted sum is 0, no step
-    aggregate = jax.tree.map(lambda s: s / z, arrivals.weighted)
+    # Every model leaf keeps its dtype (a float32 objective under jax_enable_x64
+    # meets float64 weights and lr).
+    aggregate = jax.tree.map(
+        lambda s, p: (s / z).astype(p.dtype), arrivals.weighted, state.w
+    )
     direction, opt_state = sim._server.update(aggregate, state.opt_state, state.w)
-    w = jax.tree.map(lambda p, d: p - params.lr * d, state.w, direction)
+    w = jax.tree.map(
+        lambda p, d: p - (params.lr * d).astype(p.dtype), state.w, direction
+    )
     return w, opt_state
 
 
@@ -242,6 +246,7 @@ def run_seed(sim, base_key, seed_index, params, history: bool):
             jobs_started=infos.jobs_started.sum() + initial,
             jobs_wasted=infos.jobs_wasted.sum(),
             jobs_discarded=infos.jobs_discarded.sum(),
+            jobs_dropped=infos.jobs_dropped.sum(),
             idle_time=infos.idle_time.sum(),
             loss_estimate=infos.loss_estimate[-1],
         )

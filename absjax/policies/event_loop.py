@@ -75,7 +75,7 @@ class EventLoop:
                 accept, jobs.weigh(params, s[None], workers, i[None], state.w)[0], 0.0
             )
             update, loss = jax.tree.map(
-                lambda g: g[0], jobs.updates(keys, params, workers, i[None])
+                lambda g: g[0], jobs.updates(keys, params, workers, i[None], state.w)
             )
             duration, slow = jobs.durations(
                 keys, t, j + 1, params, state.speed[i], i, workers.slow[i]
@@ -85,9 +85,7 @@ class EventLoop:
                 remaining=_set(remaining, i, mid, duration),
                 read=_set(workers.read, i, mid, t),
                 slot=_set(workers.slot, i, mid, j + 1),
-                models=jax.tree.map(
-                    lambda m, p: _set(m, i, mid, p), workers.models, state.w
-                ),
+                models=jobs.store.mid_restart(workers.models, i, mid, state.w),
                 slow=_set(workers.slow, i, mid, slow),
                 job_time=_set(workers.job_time, i, active, now - start[i]),
             )
@@ -96,7 +94,9 @@ class EventLoop:
                 workers=workers,
                 finished=jnp.where(last, jnp.arange(n) == i, a.finished),
                 weighted=jax.tree.map(
-                    lambda total, g: total + jnp.where(accept, omega * g, 0.0),
+                    lambda total, g: (
+                        total + jnp.where(accept, omega * g, 0.0).astype(total.dtype)
+                    ),
                     a.weighted,
                     update,
                 ),
@@ -112,6 +112,7 @@ class EventLoop:
                 jobs_started=a.jobs_started + mid,
                 downloads=a.downloads + (mid & (a.workers.read[i] != t)),
                 jobs_discarded=a.jobs_discarded + (active & ~accept),
+                jobs_dropped=a.jobs_dropped + (accept & (omega == 0)),
                 uploads=a.uploads + active,
             )
             return a, _set(start, i, mid, now)
@@ -132,6 +133,7 @@ class EventLoop:
             jobs_started=jnp.int32(0),
             downloads=jnp.int32(0),
             jobs_discarded=jnp.int32(0),
+            jobs_dropped=jnp.int32(0),
             uploads=jnp.int32(0),
             idle_time=jnp.zeros((), dtype),
         )

@@ -20,20 +20,36 @@ import jax.numpy as jnp
 
 from absjax.policies.round import Arrivals
 
+# finish_order finds up to this many first finishers by repeated argmin
+# (O(N count), and on XLA:CPU 3-12x faster than lax.top_k or a sort for
+# count <= 32, measured for N = 16 to 1024); more by a stable sort, O(N log N).
+_ARGMIN_COUNT = 32
+
 
 def finish_order(remaining: jax.Array, count: int) -> jax.Array:
-    """The ``count`` first finishers, in finishing order, ties broken by worker
-    index: ``lax.top_k`` of ``-remaining`` (stable: of equal values the lower
-    index comes first), O(N log count) instead of a pairwise rank.
+    """The ``count`` first finishers in finishing order, ties broken by worker
+    index (both ways below break ties the same way: the numbers do not depend
+    on which one runs).
 
     >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0]), 3).tolist()
     [1, 2, 3]
+    >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0] * 10), 40)[:5].tolist()
+    [1, 2, 5, 6, 9]
     """
-    return jax.lax.top_k(-remaining, count)[1]
+    if count > _ARGMIN_COUNT:
+        return jnp.argsort(remaining, stable=True)[:count]
+
+    def next_finisher(left, _):
+        i = jnp.argmin(left)  # the first index among ties
+        return left.at[i].set(jnp.inf), i
+
+    _, order = jax.lax.scan(next_finisher, remaining, None, length=count)
+    return order
 
 
 def finish_rank(remaining: jax.Array) -> jax.Array:
-    """Each job's position in finishing order, ties broken by worker index.
+    """Each job's position in finishing order, ties broken by worker index
+    (the inverse permutation of :func:`finish_order`).
 
     >>> finish_rank(jnp.array([3.0, 1.0, 1.0, 2.0])).tolist()
     [3, 0, 1, 2]
@@ -95,10 +111,9 @@ class FirstFinishers:
         duration, arrived, first = kth_arrivals(workers.remaining, state.k, cap)
         active = jnp.arange(cap) < state.k  # entries of `first` from K on: masked
         staleness = jnp.where(active, t - workers.read[first], 0)
-        omega = jnp.where(
-            active, jobs.weigh(params, staleness, workers, first, state.w), 0.0
-        )
-        updates, losses = jobs.updates(keys, params, workers, first)
+        weights = jobs.weigh(params, staleness, workers, first, state.w)
+        omega = jnp.where(active, weights, 0.0)
+        updates, losses = jobs.updates(keys, params, workers, first, state.w)
         weighted = jax.tree.map(
             lambda g: jnp.sum(
                 jnp.where(_per_arrival(active, g), _per_arrival(omega, g) * g, 0.0),
@@ -129,6 +144,7 @@ class FirstFinishers:
             jobs_started=jnp.int32(0),
             downloads=jnp.int32(0),
             jobs_discarded=jnp.int32(0),
+            jobs_dropped=jnp.sum(active & (weights == 0)).astype(jnp.int32),
             uploads=state.k,
             idle_time=idle,
         )

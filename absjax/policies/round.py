@@ -32,7 +32,7 @@ class Workers(NamedTuple):
     remaining: jax.Array  # (num_workers,) float, time to the job's finish (inf: none)
     read: jax.Array  # (num_workers,) int32, model version the job read (b_i)
     slot: jax.Array  # (num_workers,) int32, the job's slot (0: started at a round end)
-    models: Any  # pytree, leaves (num_workers, ...), the model each job read
+    models: Any  # the models jobs read: a store of absjax.engine.models
     slow: jax.Array  # (num_workers,) bool, straggler-chain state of the job
     age: jax.Array  # (num_workers,) float, time since the job started
     job_time: jax.Array  # (num_workers,) float, duration of the last finished job
@@ -55,6 +55,7 @@ class Arrivals(NamedTuple):
     jobs_started: jax.Array  # () int32, jobs started during the round
     downloads: jax.Array  # () int32, model pulls during the round
     jobs_discarded: jax.Array  # () int32, arrivals discarded (not aggregated)
+    jobs_dropped: jax.Array  # () int32, arrivals aggregated with weight 0
     uploads: jax.Array  # () int32, updates pushed (discarded ones included)
     idle_time: jax.Array  # () float, worker time spent waiting for the round end
 

@@ -424,3 +424,65 @@ def test_accuracy_targets_are_reached_from_below():
     t = r.time_to_target(target, metric="test_accuracy")
     first = np.argmax(acc >= target, axis=-1)
     np.testing.assert_array_equal(t, r.wall_clock[np.arange(2), first])
+
+
+class _Float32Quadratic(objectives.Quadratic):
+    """A user objective whose data and model stay float32 under x64."""
+
+    @property
+    def data(self):
+        return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), super().data)
+
+    def init(self, data):
+        return jnp.asarray(super().init(data), jnp.float32)
+
+    def sample(self, key, data, worker=0):
+        return jnp.asarray(super().sample(key, data, worker), jnp.float32)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [policies.k_async(2, tau=1), policies.k_batch_async(2), policies.local_sgd(2)],
+)
+def test_x64_keeps_every_model_dtype(policy):
+    with jax.enable_x64(True):
+        for objective, dtype in (
+            (_Float32Quadratic(dim=3), np.float32),
+            (objectives.quadratic(dim=3), np.float64),
+            ("linreg:dim=3,samples=32,batch=4", np.float64),
+        ):
+            sim = absjax.Simulator(
+                4,
+                policy,
+                "exp:rate=1",
+                objective,
+                rounds=10,
+                log_every=5,
+                optimizer=optax.scale_by_adam(),
+            )
+            result = sim.run(seeds=2, chunk=2, history=True)
+            _, models = result.history
+            assert models.dtype == dtype
+            assert np.all(np.isfinite(result.loss))
+
+
+def test_zero_weight_arrivals_are_dropped_and_counted():
+    # threshold c=0, v=0: every stale arrival has weight 0 (Tyurin & Richtarik's
+    # drop rule with c = 0), so drops = aggregated - fresh, and they are wasted.
+    sim = absjax.Simulator(
+        4,
+        policies.asynchronous(),
+        "exp:rate=1",
+        "quadratic:dim=3",
+        rounds=40,
+        log_every=40,
+        weight=staleness.threshold(c=0.0, v=0.0),
+    )
+    result = sim.run(seeds=4, chunk=4, history=True)
+    infos, _ = result.history
+    stale = (infos.arrival_staleness > 0).sum(-1)
+    np.testing.assert_array_equal(infos.jobs_dropped, stale)
+    assert result.jobs_dropped.sum() > 0
+    np.testing.assert_array_equal(
+        result.jobs_wasted, result.jobs_dropped + result.jobs_discarded
+    )

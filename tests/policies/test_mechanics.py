@@ -16,6 +16,7 @@ import pytest
 
 from absjax import policies, rules
 from absjax.engine import SimState
+from absjax.engine.models import PerWorker
 from absjax.policies import (
     BoundedStaleness,
     CancelAll,
@@ -35,7 +36,12 @@ class StubJobs:
     capacity: int
     restart: float = 10.0
 
-    def updates(self, keys, params, workers, which):
+    store = PerWorker()
+
+    def models_read(self, workers, which, w):
+        return self.store.read(workers.models, workers.read, which, w)
+
+    def updates(self, keys, params, workers, which, w):
         which = jnp.asarray(which)
         update = (which[:, None] + 1.0) * jnp.ones((1, 2))
         return update, 0.5 * jnp.ones(which.shape)

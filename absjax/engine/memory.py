@@ -1,0 +1,153 @@
+"""Memory: an estimate of one seed's bytes, the device's limit, the auto chunk.
+
+The estimate is computed from the traced program before anything compiles:
+the state carried through the scan (twice: the old and the new state of a
+round), one round's peak of live intermediate arrays (a walk over the step's
+jaxpr that frees each array after its last use, recursing into loops), the
+logged rows and, with ``history=True``, every round's diagnostics. XLA fuses
+and reuses buffers, so the estimate is an upper bound of what a seed needs
+more often than not; it is meant to stop a run that cannot fit with a clear
+message, not to be exact.
+
+``chunk="auto"`` depends only on the backend, the simulator's structure and
+the device's memory, never on the number of seeds or devices, so a seed's
+numbers are the same whether it runs alone, batched or sharded:
+
+- CPU: 64 seeds per chunk for model runs (small batches keep the caches warm),
+  1024 for timing-only runs (no model: the per-seed state is tiny);
+- GPU and TPU: the largest power of two whose chunk fits in half of the
+  device's memory, at most 2^17 seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import jax
+import numpy as np
+from jax.extend import core as jax_core
+
+from absjax._validate import check_int
+from absjax.engine import step as step_lib
+from absjax.engine.jobs import root_key, seed_keys
+
+CPU_CHUNK = 64  # seeds per chunk of a model run on the CPU
+CPU_TIMING_CHUNK = 1024  # ... of a timing-only run on the CPU
+ACCELERATOR_SHARE = 0.5  # the share of an accelerator's memory the auto chunk uses
+ACCELERATOR_MAX_CHUNK = 2**17
+LIMIT_SHARE = 0.9  # a run stops before compiling beyond this share of the limit
+
+
+def _bytes(avals) -> int:
+    """Bytes of arrays (typed keys count 16 bytes each)."""
+    total = 0
+    for a in avals:
+        if not (hasattr(a, "shape") and hasattr(a, "dtype")):
+            continue
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.extended):
+            total += 16 * math.prod(a.shape)
+        elif a.dtype != jax.dtypes.float0:
+            total += math.prod(a.shape) * np.dtype(a.dtype).itemsize
+    return total
+
+
+def _aval(v):
+    return getattr(v, "aval", None)
+
+
+def _peak(jaxpr) -> int:
+    """Peak bytes of the arrays a jaxpr's equations hold live at once."""
+    last_use: dict = {}
+    for index, eqn in enumerate(jaxpr.eqns):
+        for v in eqn.invars:
+            if not isinstance(v, jax_core.Literal):
+                last_use[v] = index
+    live = {v: _bytes([_aval(v)]) for v in jaxpr.invars}
+    live.update({v: _bytes([_aval(v)]) for v in jaxpr.constvars})
+    peak = sum(live.values())
+    for index, eqn in enumerate(jaxpr.eqns):
+        subs = jax_core.jaxprs_in_params(eqn.params)
+        inner = max((_peak(sub) for sub in subs), default=0)
+        for v in eqn.outvars:
+            live[v] = _bytes([_aval(v)])
+        peak = max(peak, sum(live.values()) + inner)
+        for v in eqn.invars:
+            if not isinstance(v, jax_core.Literal) and last_use.get(v) == index:
+                live.pop(v, None)
+    return peak
+
+
+def bytes_per_seed(sim, params, history: bool) -> int:
+    """The estimated bytes one seed needs on a device (see the module docstring)."""
+    keys = jax.eval_shape(lambda: seed_keys(root_key(0), np.uint32(0)))
+    state = jax.eval_shape(lambda k, p: step_lib.init(sim, k, p), keys, params)
+    closed = jax.make_jaxpr(lambda k, s, p: step_lib.step(sim, k, s, p))(
+        keys, state, params
+    )
+    data = _bytes(jax.tree.leaves(jax.eval_shape(lambda: params.data)))
+    round_peak = max(_peak(closed.jaxpr) - data, 0)  # the data set is shared
+    state_bytes = _bytes(jax.tree.leaves(state))
+    info = jax.eval_shape(
+        lambda k, s, p: step_lib.step(sim, k, s, p)[1], keys, state, params
+    )
+    logs = sim.rounds // sim.log_every
+    per_log = 32 * 8  # a LogRow: 17 scalars
+    total = 2 * state_bytes + round_peak + logs * per_log
+    if history:
+        total += sim.rounds * _bytes(jax.tree.leaves(info)) + logs * _bytes(
+            jax.tree.leaves(state.w)
+        )
+    return int(total)
+
+
+def device_limit() -> tuple[int, str]:
+    """The memory of one local device in bytes, and what it is.
+
+    An accelerator reports its allocator's limit; on the CPU the devices
+    share the host's available memory (``MemAvailable`` of ``/proc/meminfo``,
+    else the physical memory).
+    """
+    device = jax.local_devices()[0]
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"]), f"{device.device_kind} memory"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    share = int(line.split()[1]) * 1024 // jax.local_device_count()
+                    return share, "available host memory per device"
+    except OSError:
+        pass
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return total // jax.local_device_count(), "host memory per device"
+
+
+def program_bytes(closed_jaxpr) -> int:
+    """The estimated peak bytes of a traced program on one device."""
+    return _peak(closed_jaxpr.jaxpr)
+
+
+def check_fits(need: int) -> None:
+    """Raises ``ValueError`` (one line) if ``need`` bytes cannot fit a device."""
+    limit, what = device_limit()
+    if need > LIMIT_SHARE * limit:
+        raise ValueError(
+            f"the simulation needs an estimated {need / 2**30:.3g} GiB per device, "
+            f"more than {LIMIT_SHARE:.0%} of the {limit / 2**30:.3g} GiB of {what}: "
+            "use fewer workers, fewer rounds per log row or a smaller chunk "
+            "(chunk=...)"
+        )
+
+
+def resolve_chunk(sim, chunk) -> int:
+    """``chunk``: ``"auto"`` (see the module docstring) or an integer >= 1."""
+    if chunk != "auto":
+        return check_int("chunk", chunk)
+    if jax.default_backend() == "cpu":
+        return CPU_CHUNK if sim.objective.has_loss else CPU_TIMING_CHUNK
+    per_seed = bytes_per_seed(sim, sim.params, history=False)
+    limit, _ = device_limit()
+    fit = max(1, int(ACCELERATOR_SHARE * limit) // max(per_seed, 1))
+    return min(ACCELERATOR_MAX_CHUNK, 2 ** int(math.log2(fit)))

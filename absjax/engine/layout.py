@@ -85,7 +85,7 @@ def jit_over_devices(fn, out_spec, devices: int):
     of each output (a tuple, or a tuple of them for several outputs).
     """
     if devices > 1:
-        mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
+        mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:devices]), ("seeds",))
         spec = jax.sharding.PartitionSpec
         if isinstance(out_spec[0], tuple):
             out_specs = tuple(spec(*s) for s in out_spec)

@@ -21,7 +21,7 @@ from absjax._version import __version__
 from absjax.delays import Delay
 from absjax.engine import Ensemble, RoundInfo, SimParams, SimState, Simulator
 from absjax.objectives import datasets, networks
-from absjax.results import Result
+from absjax.results import Result, load
 from absjax.rules import ServerView
 
 # The old module paths absjax.networks and absjax.datasets name the moved modules.
@@ -42,6 +42,7 @@ __all__ = [
     "datasets",
     "delays",
     "fitting",
+    "load",
     "networks",
     "objectives",
     "policies",

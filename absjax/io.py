@@ -1,7 +1,8 @@
 """Files written all or nothing, and output folders checked before any work.
 
 Every file absjax writes (CSV rows, sweep parts and manifests, figures,
-reports) goes through :func:`atomic_write`: a temporary file in the target's
+reports, saved results) goes through :func:`atomic_write` (defined in the leaf
+:mod:`absjax._atomic`, re-exported here): a temporary file in the target's
 folder, renamed into place, so an interrupted run leaves either the old file
 or the new one, never a partial one.
 
@@ -15,28 +16,10 @@ or the new one, never a partial one.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
+from absjax._atomic import atomic_write  # noqa: F401 (public here)
 from absjax.config import UsageError
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Calls ``write(tmp)`` then renames ``tmp`` to ``path``: all or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)  # mkstemp makes 0600 files; give the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def make_dir(directory: Path) -> None:

@@ -9,16 +9,25 @@ bound in force for that round's aggregation, ``inf`` when unbounded).
 Seeds whose model became non-finite are *diverged*: ``diverged_round`` holds
 the first such round (``-1`` otherwise) and they are left out of mean curves and
 target statistics, never averaged in.
+
+A Result is also an N-d array set: :meth:`Result.to_xarray` names its
+dimensions (each grid axis, ``seed``, ``log``), :meth:`Result.save` writes it to
+one NetCDF file and :func:`load` reads it back (:mod:`absjax.store`);
+:meth:`Result.concat` joins blocks of seeds run apart (by several calls,
+processes or hosts).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from absjax import store
 from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (METRICS: public here)
 
 
@@ -33,7 +42,12 @@ class Result:
       grid: name -> values of each grid axis, in axis order.
       num_workers, policy, seed: the run's configuration.
       metric_name: name of the test metric column, if the objective has one.
-      history: per-round diagnostics and models, when run with ``history=True``.
+      history: per-round diagnostics and models, when run with ``history=True``
+        (never saved, nor concatenated).
+      config: a JSON-able description of the run (policy, delay, objective,
+        lr, rounds, ..., ``seed_offset``, ``chunk``, the numbers ``params``,
+        the absjax and jax versions), from :meth:`Simulator.describe
+        <absjax.Simulator.describe>`; empty for a Result built by hand.
     """
 
     metrics: dict[str, np.ndarray]
@@ -45,6 +59,7 @@ class Result:
     seed: int
     metric_name: str | None = None
     history: Any = None
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_rows(
@@ -60,6 +75,7 @@ class Result:
         seed,
         metric_name,
         history,
+        config=None,
     ) -> Result:
         """Builds a Result from the engine's stacked ``LogRow`` arrays (whose
         names are the metrics', :data:`METRICS`)."""
@@ -95,6 +111,7 @@ class Result:
             seed=seed,
             metric_name=metric_name,
             history=history,
+            config=config or {},
         )
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -128,6 +145,101 @@ class Result:
             columns[name] = values.reshape(-1)
         columns["diverged"] = self.diverged.reshape(-1).repeat(shape[-1])
         return pd.DataFrame(columns)
+
+    # ------------------------------------------------------------ N-d arrays
+    def to_xarray(self):
+        """The Result as an :class:`xarray.Dataset` with named dimensions.
+
+        Dimensions: each grid name, ``seed``, ``log``; coordinates: the grid
+        values, the global seed indices, the row number and ``round`` (on
+        ``log``); every metric a variable ``(*grid, seed, log)``, and
+        ``diverged_round`` ``(*grid, seed)``; the configuration in the
+        attributes (``config``, a JSON string, and flat scalars). The layout
+        is in :mod:`absjax.store`; ``history`` is left out.
+
+        >>> import absjax
+        >>> sim = absjax.Simulator(4, absjax.policies.k_async(2), "exp:rate=1",
+        ...                        "quadratic:dim=2", rounds=4, log_every=2)
+        >>> ds = sim.run(seeds=3, grid={"lr": [0.05, 0.1]}, chunk=4).to_xarray()
+        >>> dict(ds.sizes), ds.loss.dims, ds["round"].values.tolist()
+        ({'lr': 2, 'seed': 3, 'log': 2}, ('lr', 'seed', 'log'), [2, 4])
+        >>> ds.loss.sel(lr=0.1).shape, ds.attrs["policy"]
+        ((3, 2), 'k_async')
+        """
+        return store.to_dataset(self)
+
+    @classmethod
+    def from_xarray(cls, ds) -> Result:
+        """The Result of a Dataset made by :meth:`to_xarray` (or joined or
+        sliced from such by xarray); ``history`` is ``None``."""
+        return cls(**store.from_dataset(ds))
+
+    def save(self, path: str | Path) -> Path:
+        """Writes the Result to one NetCDF file (``.nc``), all or nothing.
+
+        The file holds :meth:`to_xarray`'s Dataset, zlib-compressed; read it
+        with :func:`absjax.load` or ``xarray.open_dataset``. ``history`` is not
+        stored. Returns the path. Raises ``ValueError`` for another suffix.
+        """
+        return store.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Result:
+        """The Result saved by :meth:`save` in ``path`` (``history`` is
+        ``None``)."""
+        return cls(**store.load(path))
+
+    @classmethod
+    def concat(cls, results: Sequence[Result]) -> Result:
+        """Blocks of seeds of one run, joined along the seeds axis, in order.
+
+        For seeds run apart, by several calls, processes or hosts with
+        disjoint ``seed_offset`` ranges: since a seed's numbers depend only on
+        its global index, the join equals one run of all the seeds. The
+        blocks must agree in everything but their seeds (grid, metrics,
+        ``num_workers``, ``policy``, ``seed``, ``metric_name``, the ``config``
+        apart from ``seed_offset``), and no seed index may repeat. The config
+        is the first block's; ``history`` is dropped.
+
+        >>> import absjax
+        >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
+        ...                        "quadratic:dim=2", rounds=4, log_every=2)
+        >>> parts = [sim.run(seeds=2, seed_offset=i, chunk=2) for i in (0, 2)]
+        >>> joined = Result.concat(parts)
+        >>> joined.seeds.tolist(), joined.loss.shape
+        ([0, 1, 2, 3], (4, 2))
+        """
+        results = list(results)
+        if not results or not all(isinstance(r, Result) for r in results):
+            raise ValueError("results must be a non-empty sequence of Results")
+        first = results[0]
+        for i, other in enumerate(results[1:], 1):
+            differs = _differences(first, other)
+            if differs:
+                raise ValueError(
+                    f"results[{i}] is not a block of the same run as results[0]: "
+                    f"{', '.join(differs)} differ"
+                )
+        seeds = np.concatenate([r.seeds for r in results])
+        if np.unique(seeds).size != seeds.size:
+            raise ValueError(
+                "results repeat seed indices: the blocks must have disjoint "
+                "seed_offset ranges"
+            )
+        return cls(
+            metrics={
+                name: np.concatenate([r.metrics[name] for r in results], axis=-2)
+                for name in first.metrics
+            },
+            diverged_round=np.concatenate([r.diverged_round for r in results], -1),
+            seeds=seeds,
+            grid=first.grid,
+            num_workers=first.num_workers,
+            policy=first.policy,
+            seed=first.seed,
+            metric_name=first.metric_name,
+            config=dict(first.config),
+        )
 
     def round_time(self) -> np.ndarray:
         """Mean round length per seed, ``(*grid_shape, seeds)``."""
@@ -250,3 +362,36 @@ class Result:
             "wasted_per_round": ci(metrics["jobs_wasted"].sum(-1) / rounds),
             "final_loss": ci(metrics["loss"][..., -1][keep]),
         }
+
+
+def _differences(a: Result, b: Result) -> list[str]:
+    """What two blocks of seeds disagree on (see :meth:`Result.concat`)."""
+    differs = [
+        name
+        for name in ("num_workers", "policy", "seed", "metric_name")
+        if getattr(a, name) != getattr(b, name)
+    ]
+    if list(a.grid) != list(b.grid) or not all(
+        np.array_equal(a.grid[name], b.grid[name]) for name in a.grid
+    ):
+        differs.append("grid")
+    if list(a.metrics) != list(b.metrics):
+        differs.append("metrics")
+    else:
+        differs += [
+            f"metrics[{name!r}] shape"
+            for name, x in a.metrics.items()
+            if x.shape[:-2] + x.shape[-1:]
+            != b.metrics[name].shape[:-2] + b.metrics[name].shape[-1:]
+        ]
+    keys = sorted((a.config.keys() | b.config.keys()) - {"seed_offset"})
+    differs += [
+        f"config[{key!r}]" for key in keys if a.config.get(key) != b.config.get(key)
+    ]
+    return differs
+
+
+def load(path: str | Path) -> Result:
+    """The :class:`Result` saved by :meth:`Result.save` in the NetCDF file
+    ``path`` (``history`` is ``None``); see :mod:`absjax.store`."""
+    return Result.load(path)

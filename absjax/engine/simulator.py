@@ -16,6 +16,9 @@ the local devices (:mod:`absjax.engine.layout`).
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import re
 from typing import Any
 
 import jax
@@ -28,6 +31,7 @@ from absjax import objectives as objectives_lib
 from absjax import policies as policies_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
+from absjax._version import __version__
 from absjax.engine import layout, memory
 from absjax.engine import models as models_lib
 from absjax.engine import params as params_lib
@@ -275,14 +279,49 @@ class Simulator:
         """
         chunk = memory.resolve_chunk(self, chunk)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
+        given = self.params if params is None else params
         params, grid_axes, grid_values = params_lib.prepare(self, params, grid)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         args = (root_key(seed), seed_indices, params)
         out = self._execute(grid_axes, history, chunk, devices, args)
-        return self._result(out, grid_values, seeds, seed, seed_offset)
+        return self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
 
-    def _result(self, out, grid_values, seeds, seed, seed_offset) -> Result:
-        """The Result of one program output: padding cut, grid unflattened."""
+    def describe(self, **run) -> dict[str, Any]:
+        """A JSON-able description of the configuration (``Result.config``).
+
+        Plain values are kept; laws become their SPEC, other dataclasses a dict
+        of their fields (with ``"type"``), anything else its ``repr`` (memory
+        addresses cut, so that two processes describe a run alike); the
+        policy, delay and objective also get a ``"repr"``. ``run`` adds the
+        run's arguments; ``params`` (the numbers, without the data set).
+
+        >>> from absjax import policies
+        >>> sim = Simulator(4, policies.k_async(2), "exp:rate=1", "quadratic:dim=3")
+        >>> config = sim.describe(seed=0)
+        >>> config["policy"]["k"], config["delay"]["compute"], config["seed"]
+        (2, 'exp:rate=1.0', 0)
+        """
+        if run.get("params") is not None:
+            numbers = run["params"]._asdict()
+            run["params"] = {k: v for k, v in numbers.items() if k != "data"}
+        config = {"num_workers": self.num_workers}
+        for name in ("policy", "delay", "objective"):
+            value = getattr(self, name)
+            config[name] = {**_plain(value), "repr": _repr(value)}
+        for name in ("lr", "rounds", "log_every", "weight", "normalization"):
+            config[name] = _plain(getattr(self, name))
+        config["optimizer"] = None if self.optimizer is None else _repr(self.optimizer)
+        config["k_max"] = self.k_max
+        config.update({name: _plain(value) for name, value in run.items()})
+        config["absjax_version"] = __version__
+        config["jax_version"] = jax.__version__
+        return config
+
+    def _result(
+        self, out, grid_values, seeds, seed, seed_offset, chunk=None, params=None
+    ) -> Result:
+        """The Result of one program output: padding cut, grid unflattened
+        (``chunk`` and ``params`` only describe the run: ``None``, unknown)."""
         grid_shape = tuple(len(v) for v in grid_values.values())
 
         def arrange(x):
@@ -303,4 +342,41 @@ class Simulator:
             seed=seed,
             metric_name=self.objective.metric_name or None,
             history=extra,
+            config=self.describe(
+                seed=seed, seed_offset=seed_offset, chunk=chunk, params=params
+            ),
         )
+
+
+def _repr(value) -> str:
+    """``repr(value)`` without memory addresses (``<function f at 0x...>``)."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def _plain(value):
+    """A JSON-able description of a configuration value (see ``describe``)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else str(float(value))
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, jax.Array | np.ndarray):
+        if value.size > 64:
+            return f"array(shape={value.shape}, dtype={value.dtype})"
+        return _plain(np.asarray(value).tolist())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [f for f in dataclasses.fields(value) if f.repr]
+        if callable(getattr(value, "spec", None)) and len(fields) == len(
+            dataclasses.fields(value)
+        ):
+            return value.spec()
+        plain = {f.name: _plain(getattr(value, f.name)) for f in fields}
+        return {"type": type(value).__name__, **plain}
+    return _repr(value)

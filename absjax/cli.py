@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--config", required=True, help="TOML file: keys and [grid]")
     sweep.add_argument("--out", required=True, help="output directory")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--format", help="parquet or csv (default: the directory's; new: parquet)"
+    )
+    which = sweep.add_mutually_exclusive_group()
+    which.add_argument("--shard", help="i/n: run the units u with u %% n == i")
+    which.add_argument(
+        "--merge", action="store_true", help="write the result from the parts"
+    )
     figures = sub.add_parser("figures", help="the paper's figures and claims report")
     figures.add_argument("--profile", help="tiny, quick (default, 10 min) or full")
     figures.add_argument("--out", help="output directory (default results/figures)")
@@ -177,7 +185,14 @@ def demo(args: argparse.Namespace) -> None:
 
 def sweep(args: argparse.Namespace) -> None:
     """Runs or resumes a parameter sweep (see :mod:`absjax.sweep`)."""
-    sweep_lib.command(args.config, args.out, quiet=args.quiet)
+    sweep_lib.command(
+        args.config,
+        args.out,
+        quiet=args.quiet,
+        file_format=args.format,
+        shard=args.shard,
+        merge=args.merge,
+    )
 
 
 def figures(args: argparse.Namespace) -> int:

@@ -1,16 +1,16 @@
 """Sweeps: rows of one big run, resumable after any interruption, never clobbering.
 
-Compiling a Simulator takes seconds, so the tests build each configuration's
-Simulator once (``config.build_simulator`` is memoised for this module): every
-sweep here reuses the same compiled programs. The subprocess test compiles in
-its own processes.
+Every test of a finished sweep runs on both file formats (the ``clean``
+fixture is parametrised over CSV and Parquet); Simulators are compiled once
+per session (``sweep_helpers.compiled_once``). The shards have their own
+module, ``test_sweep_shards.py``.
 """
 
 import fcntl
+import functools
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,86 +19,60 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from sweep_helpers import (
+    BASE,
+    CONFIG,
+    FORMATS,
+    LOGS,
+    POINTS,
+    TOML,
+    UNITS,
+    compiled_once,
+    configured,
+    file_format,
+    read,
+    results_of,
+)
+from sweep_helpers import copy as _copy
+from sweep_helpers import snapshot as _snapshot
+from sweep_helpers import text as _text
 
-from absjax import cli, config, sweep
-
-CONFIG = {
-    "workers": 4,
-    "policy": "k_async",
-    "k": 2,
-    "rounds": 20,
-    "log_every": 10,
-    "objective": "quadratic:dim=4",
-    "seed": 3,
-    "seeds": 6,
-    "chunk_seeds": 4,
-    "grid": {"tau": ["none", 1], "lr": [0.05, 0.1]},
-}
-POINTS = [(None, 0.05), (None, 0.1), (1, 0.05), (1, 0.1)]  # (tau, lr), in order
-LOGS = 2  # rounds / log_every
-UNITS = 8  # 4 points x 2 chunks (4 seeds, then 2)
-BASE = """\
-workers = 4
-policy = "k_async"
-rounds = 20
-log_every = 10
-objective = "quadratic:dim=4"
-seed = 3
-seeds = 6
-chunk_seeds = 4
-"""
-TOML = BASE + "k = 2\n[grid]\ntau = ['none', 1]\nlr = [0.05, 0.1]\n"
+from absjax import cli, sweep
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _compile_once():
-    """Memoises ``config.build_simulator`` on the keys that shape the program."""
-    build, built = config.build_simulator, {}
-
-    def cached(config):
-        key = json.dumps(
-            {k: v for k, v in config.items() if k not in ("seeds", "seed", "out")},
-            sort_keys=True,
-        )
-        if key not in built:
-            built[key] = build(config)
-        return built[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "build_simulator", cached)
+    with compiled_once():
         yield
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    """An uninterrupted sweep of CONFIG (do not modify: copy it)."""
-    out = tmp_path_factory.mktemp("clean") / "sweep"
-    sweep.run_sweep(CONFIG, out, progress=False)
-    return out
+def cleans(tmp_path_factory):
+    """``cleans(fmt)``: an uninterrupted sweep of CONFIG stored as ``fmt``, run
+    once (do not modify: copy it)."""
+    made = {}
+
+    def clean(fmt: str) -> Path:
+        if fmt not in made:
+            made[fmt] = tmp_path_factory.mktemp(f"clean-{fmt}") / "sweep"
+            sweep.run_sweep(configured(fmt), made[fmt], progress=False)
+        return made[fmt]
+
+    return clean
 
 
-def _text(csv) -> pd.DataFrame:
-    """The cells as written: equal text is equal float64 (shortest repr)."""
-    return pd.read_csv(csv, dtype=str, keep_default_na=False)
-
-
-def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(directory)): p.read_bytes()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _copy(clean: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "sweep"
-    shutil.copytree(clean, out)
-    return out
+@pytest.fixture(scope="module", params=FORMATS)
+def clean(request, cleans) -> Path:
+    """The uninterrupted sweep, in each format."""
+    return cleans(request.param)
 
 
 def test_results_hold_points_x_seeds_x_logs_rows(clean):
-    frame = pd.read_csv(clean / "results.csv")
+    suffix = results_of(clean).suffix
+    frame = read(results_of(clean))
     assert len(frame) == len(POINTS) * CONFIG["seeds"] * LOGS
     assert list(frame.columns[:7]) == [
         "point",
@@ -118,8 +92,8 @@ def test_results_hold_points_x_seeds_x_logs_rows(clean):
     parts = sorted(p.name for p in (clean / "parts").iterdir())
     assert len(parts) == UNITS
     assert parts[:2] == [
-        "point-0000-seeds-000000-000003.csv",
-        "point-0000-seeds-000004-000005.csv",
+        f"point-0000-seeds-000000-000003{suffix}",
+        f"point-0000-seeds-000004-000005{suffix}",
     ]
     manifest = json.loads((clean / "manifest.json").read_text())
     assert manifest["fingerprint"] == sweep.plan(CONFIG).fingerprint
@@ -128,13 +102,27 @@ def test_results_hold_points_x_seeds_x_logs_rows(clean):
     assert manifest["points"][3]["values"] == {"tau": 1, "lr": 0.1}
 
 
+@functools.cache
+def _direct(point: int) -> pd.DataFrame:
+    """``Simulator.run(seeds=all)`` of a point on its own Simulator (not the
+    memoised one: point 3 gets its own program), once for both formats."""
+    config = sweep.plan(CONFIG).points[point]
+    sim = cli.build_simulator(config)
+    return sim.run(seeds=CONFIG["seeds"], seed=CONFIG["seed"]).to_dataframe()
+
+
 @pytest.mark.parametrize("point", [0, 3])
 def test_rows_equal_one_direct_run_of_each_point(clean, point):
     """Bit-identical to Simulator.run(seeds=all); point 3 runs on the
     Simulator that point 0 compiled, with its own tau and lr."""
-    config = sweep.plan(CONFIG).points[point]
-    sim = cli.build_simulator(config)  # point 3: its own Simulator and program
-    direct = sim.run(seeds=CONFIG["seeds"], seed=CONFIG["seed"]).to_dataframe()
+    direct = _direct(point)
+    if file_format(clean) == "parquet":  # the very dtypes of to_dataframe
+        frame = pd.read_parquet(clean / "results.parquet")
+        rows = frame[frame["point"] == point].drop(
+            columns=["point", "config_tau", "lr"]
+        )
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), direct)
+        return
     frame = _text(clean / "results.csv")
     rows = frame[frame["point"] == str(point)].drop(
         columns=["point", "config_tau", "lr"]
@@ -147,8 +135,8 @@ def test_rows_equal_one_direct_run_of_each_point(clean, point):
 def test_resume_after_interruption_gives_the_clean_rows(
     clean, tmp_path, monkeypatch, units_before_interrupt
 ):
-    out = tmp_path / "sweep"
-    write, written = sweep._write_part, []
+    out, results = tmp_path / "sweep", results_of(clean).name
+    write, written = sweep.runner._write_part, []
 
     def interrupted(path, frame):
         if len(written) == units_before_interrupt:
@@ -156,42 +144,43 @@ def test_resume_after_interruption_gives_the_clean_rows(
         write(path, frame)
         written.append(path)
 
-    monkeypatch.setattr(sweep, "_write_part", interrupted)
+    monkeypatch.setattr(sweep.runner, "_write_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(CONFIG, out, progress=False)
+        sweep.run_sweep(configured(file_format(clean)), out, progress=False)
     assert len(list((out / "parts").iterdir())) == units_before_interrupt
-    assert not (out / "results.csv").exists()
+    assert not (out / results).exists()
     monkeypatch.undo()
-    sweep.run_sweep(CONFIG, out, progress=False)
-    assert (out / "results.csv").read_bytes() == (clean / "results.csv").read_bytes()
+    sweep.run_sweep(configured(file_format(clean)), out, progress=False)
+    assert (out / results).read_bytes() == (clean / results).read_bytes()
 
 
 def test_resume_after_kill_removes_temporary_files(clean, tmp_path):
     """A kill -9 leaves finished parts and half-written temporary files."""
-    out = _copy(clean, tmp_path)
-    (out / "results.csv").unlink()
+    out, results = _copy(clean, tmp_path), results_of(clean).name
+    (out / results).unlink()
     parts = sorted((out / "parts").iterdir())
     half = parts[5].read_bytes()[:100]
     for part in parts[5:]:
         part.unlink()
     leftovers = []
-    for path in (parts[5], out / "results.csv"):
+    for path in (parts[5], out / results):
         # cli.atomic_write's own temporary name, left as a killed writer leaves it
         cli.atomic_write(path, lambda tmp: leftovers.append(tmp.name))
         path.unlink()
         (path.parent / leftovers[-1]).write_bytes(half)
-    sweep.run_sweep(CONFIG, out, progress=False)
-    assert (out / "results.csv").read_bytes() == (clean / "results.csv").read_bytes()
+    sweep.run_sweep(CONFIG, out, progress=False)  # no format: the directory's
+    assert (out / results).read_bytes() == (clean / results).read_bytes()
     assert _snapshot(out).keys() == _snapshot(clean).keys()  # no leftovers
 
 
-def test_foreign_directory_is_refused_and_untouched(tmp_path):
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_foreign_directory_is_refused_and_untouched(tmp_path, fmt):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
     before = _snapshot(out)
     with pytest.raises(cli.UsageError, match="not empty and has no manifest.json"):
-        sweep.run_sweep(CONFIG, out, progress=False)
+        sweep.run_sweep(configured(fmt), out, progress=False)
     assert _snapshot(out) == before
 
 
@@ -204,26 +193,67 @@ def test_another_configuration_is_refused_and_untouched(clean, tmp_path):
     assert _snapshot(out) == before
 
 
+def _rewritten(change):
+    """A damage of a Parquet part: ``change`` of its table, written back."""
+
+    def damage(path: Path) -> None:
+        pq.write_table(change(pq.read_table(path)), path)
+
+    return damage
+
+
+def _bytes(change):
+    def damage(path: Path) -> None:
+        path.write_bytes(change(path.read_bytes()))
+
+    return damage
+
+
+def _text_of(change):
+    def damage(path: Path) -> None:
+        path.write_text(change(path.read_text()))
+
+    return damage
+
+
+_CORRUPT = [
+    ("csv", _text_of(lambda t: t[: len(t) // 2].rsplit("\n", 2)[0] + "\n"), "rows"),
+    ("csv", _text_of(lambda text: "\x00\x01garbage\n" + text), "corrupt"),
+    ("csv", _text_of(lambda text: text.replace(",", ";")), "columns"),
+    ("parquet", _rewritten(lambda t: t.slice(0, t.num_rows // 2)), "rows"),
+    ("parquet", _bytes(lambda b: b[: len(b) // 2]), "unreadable"),
+    ("parquet", _bytes(lambda b: b"\x00\x01garbage\n" + b), "corrupt"),
+    (
+        "parquet",
+        _rewritten(lambda t: t.rename_columns(["x", *t.column_names[1:]])),
+        "columns",
+    ),
+    (
+        "parquet",
+        _rewritten(lambda t: t.set_column(0, "point", pa.array([9] * t.num_rows))),
+        "point or seed",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    "damage, message",
-    [
-        (lambda text: text[: len(text) // 2].rsplit("\n", 2)[0] + "\n", "rows"),
-        (lambda text: "\x00\x01garbage\n" + text, "corrupt"),
-        (lambda text: text.replace(",", ";"), "columns"),
-    ],
+    "fmt, damage, message", _CORRUPT, ids=[f"{f}-{m}" for f, _, m in _CORRUPT]
 )
-def test_corrupt_part_is_refused_and_untouched(clean, tmp_path, damage, message):
+def test_corrupt_part_is_refused_and_untouched(cleans, tmp_path, fmt, damage, message):
+    clean = cleans(fmt)
     out = _copy(clean, tmp_path)
-    (out / "results.csv").unlink()
+    (out / results_of(clean).name).unlink()
     part = sorted((out / "parts").iterdir())[2]
-    part.write_text(damage(part.read_text()))
+    damage(part)
     before = _snapshot(out)
     with pytest.raises(cli.UsageError, match=f"{part.name}.*{message}"):
-        sweep.run_sweep(CONFIG, out, progress=False)
+        sweep.run_sweep(configured(fmt), out, progress=False)
     assert _snapshot(out) == before
 
 
 def test_a_running_sweep_locks_its_directory(clean, tmp_path):
+    """As a sweep of an older absjax holds it; test_sweep_shards.py has the
+    locks of the shards."""
     out = _copy(clean, tmp_path)
     fd = os.open(out, os.O_RDONLY)
     try:
@@ -266,12 +296,13 @@ def test_cli_progress_bar_on_stderr_and_quiet(clean, tmp_path, capsys):
         part.unlink()
     assert cli.main(["sweep", "--config", str(path), "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert f"wrote {out / 'results.csv'}" in captured.out
+    results = results_of(clean).name  # TOML has no format: the directory's
+    assert f"wrote {out / results}" in captured.out
     assert f"{UNITS}/{UNITS}" in captured.err
     assert "unit/s" in captured.err or "s/unit" in captured.err  # the rate
     assert cli.main(["sweep", "--config", str(path), "--out", str(out), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
-    assert (out / "results.csv").read_bytes() == (clean / "results.csv").read_bytes()
+    assert (out / results).read_bytes() == (clean / results).read_bytes()
 
 
 def test_python_m_absjax_cli_sweep_error_is_one_line(tmp_path):
@@ -289,14 +320,15 @@ def test_python_m_absjax_cli_sweep_error_is_one_line(tmp_path):
 
 
 @pytest.mark.slow  # two fresh processes, one compiling: 13-27 s on 2 busy cores
-def test_kill_9_and_rerun_of_the_command(tmp_path):
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_kill_9_and_rerun_of_the_command(tmp_path, fmt):
     """The real thing: SIGKILL once a part exists, then the same command."""
-    config = {**CONFIG, "seeds": 40, "chunk_seeds": 2}
+    config = configured(fmt, seeds=40, chunk_seeds=2)
     del config["grid"]
     expected = sweep.run_sweep(config, tmp_path / "clean", progress=False)
     path = tmp_path / "sweep.toml"
     text = BASE.replace("seeds = 6", "seeds = 40").replace("_seeds = 4", "_seeds = 2")
-    path.write_text(text + "k = 2\n")
+    path.write_text(text + f"k = 2\nformat = '{fmt}'\n")
     out = tmp_path / "sweep"
     main = "import sys; from absjax.cli import main; sys.exit(main())"
     command = [sys.executable, "-c", main, "sweep", "--config", str(path)]
@@ -305,13 +337,90 @@ def test_kill_9_and_rerun_of_the_command(tmp_path):
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax-cache")}
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not any((out / "parts").glob("point-*.csv")):
+    while not any((out / "parts").glob(f"point-*.{fmt}")):
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "no part written in 120 s"
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
-    assert not (out / "results.csv").exists()
+    assert not (out / expected.name).exists()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (out / "results.csv").read_bytes() == expected.read_bytes()
+    assert (out / expected.name).read_bytes() == expected.read_bytes()
+
+
+# ------------------------------------------------------------- the formats
+def test_parquet_is_the_default_and_the_format_is_in_the_manifest(cleans, tmp_path):
+    out = tmp_path / "sweep"
+    assert sweep.run_sweep(CONFIG, out, progress=False) == out / "results.parquet"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["file_format"] == "parquet"
+    assert (
+        manifest["units"][0]["file"] == "parts/point-0000-seeds-000000-000003.parquet"
+    )
+    assert manifest["fingerprint"] == sweep.plan(configured("csv")).fingerprint
+    assert (
+        pq.ParquetFile(out / "results.parquet").num_row_groups == UNITS
+    )  # a part each
+    csv = read(cleans("csv") / "results.csv")
+    pd.testing.assert_frame_equal(read(out / "results.parquet"), csv, check_dtype=False)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_directory_refuses_the_other_format_and_is_untouched(cleans, tmp_path, fmt):
+    out = _copy(cleans(fmt), tmp_path)
+    before = _snapshot(out)
+    other = "csv" if fmt == "parquet" else "parquet"
+    with pytest.raises(cli.UsageError, match=f"in {fmt} files, not {other}") as e:
+        sweep.run_sweep(configured(other), out, progress=False)
+    assert "\n" not in str(e.value)
+    with pytest.raises(cli.UsageError, match=f"in {fmt} files, not {other}"):
+        sweep.run_sweep(CONFIG, out, progress=False, file_format=other)
+    assert _snapshot(out) == before
+
+
+def test_a_csv_sweep_of_an_older_absjax_resumes_as_csv(cleans, tmp_path):
+    """Its manifest has no file_format; its fingerprint and rows are kept."""
+    out = _copy(cleans("csv"), tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["file_format"]
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    for name in (".lock", ".lock-0-of-1", "results.csv"):
+        (out / name).unlink()  # as an older absjax left it
+    (sorted((out / "parts").iterdir())[-1]).unlink()
+    with pytest.raises(cli.UsageError, match="in csv files, not parquet"):
+        sweep.run_sweep(CONFIG, out, progress=False, file_format="parquet")
+    assert sweep.run_sweep(CONFIG, out, progress=False) == out / "results.csv"
+    assert (out / "results.csv").read_bytes() == (
+        cleans("csv") / "results.csv"
+    ).read_bytes()
+
+
+def test_the_format_flag_wins_over_the_toml_key(tmp_path, capsys):
+    path = tmp_path / "sweep.toml"
+    path.write_text(BASE + "format = 'csv'\nk = 2\n[grid]\nlr = [0.05, 0.1]\n")
+    out = tmp_path / "out"
+    command = ["sweep", "--config", str(path), "--out", str(out), "--quiet"]
+    assert cli.main(command + ["--format", "parquet"]) == 0
+    assert capsys.readouterr().out == f"wrote {out / 'results.parquet'}\n"
+    assert cli.main(command) == 2  # the TOML's csv is not the directory's
+    assert "in parquet files, not csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, text, needle",
+    [
+        (["--format", "xlsx"], "", "format='xlsx' must be one of: parquet, csv"),
+        ([], "format = 'CSV'\n", "config file "),
+        ([], "format = 'CSV'\n", "format='CSV' must be one of: parquet, csv"),
+    ],
+)
+def test_a_bad_format_exits_2_before_writing(tmp_path, capsys, args, text, needle):
+    path = tmp_path / "sweep.toml"
+    path.write_text(BASE + "k = 2\n" + text)
+    out = tmp_path / "out"
+    assert cli.main(["sweep", "--config", str(path), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("absjax: error: ") and err.count("\n") == 1
+    assert needle in err
+    assert not out.exists()

@@ -430,6 +430,7 @@ def test_unset_local_lr_follows_lr_in_a_sweep(tmp_path):
         "log_every": 5,
         "seeds": 3,
         "grid": {"lr": [0.1, 0.4]},
+        "format": "csv",  # read back with read_csv (parquet is the default)
     }
     frame = __import__("pandas").read_csv(
         sweep.run_sweep(config, tmp_path / "sweep", progress=False)

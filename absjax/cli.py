@@ -1,4 +1,4 @@
-"""Command-line interface: ``absjax simulate``, ``absjax sweep``, ``absjax demo``.
+"""Command-line interface: ``absjax simulate``, ``sweep``, ``demo``, ``list``.
 
 ``absjax simulate --workers N --policy NAME --k K --tau T --delay SPEC
 --objective SPEC --lr LR --rounds R --seeds S --seed BASE --log-every M
@@ -6,29 +6,54 @@
 and logged round); ``--config FILE.toml`` takes the same keys (command-line
 flags win). A bad name or value prints one line and exits with code 2, before
 anything is compiled and without writing any file. Files are written
-atomically (a temporary file renamed into place).
+atomically (a temporary file renamed into place). A long simulation shows a
+progress bar on stderr (``--quiet``: none). ``absjax list [KIND]`` prints the
+policies, delay laws, objectives and staleness weights a SPEC may name, with
+their parameters and defaults (:mod:`absjax.catalog`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from absjax import catalog, plots, policies
 from absjax import config as cfg
-from absjax import plots, policies
 from absjax import sweep as sweep_lib
+from absjax._validate import check_int
 from absjax.config import DEFAULTS, TYPES, UsageError, build_simulator  # noqa: F401
 from absjax.engine import Simulator
 from absjax.io import atomic_write, check_out, make_dir
+from absjax.results import Result
 
 COMMANDS = "absjax.commands"  # entry-point group of commands from other packages
+CHUNK = 64  # seeds vmapped together: Simulator.run's default
+MOST_BLOCKS = 20  # a progress bar's blocks of seeds: at most 20 ...
+FEWEST_BLOCKS = 8  # ... and at least 8 when the seeds allow (see _block_seeds)
+_HELP = {  # flags whose meaning is more than their default
+    "policy": "NAME or NAME:key=value,... (absjax list policies); default: "
+    f"{DEFAULTS['policy']}",
+    "k": f"K of the six base mechanics; default: {DEFAULTS['k']} with "
+    f"{DEFAULTS['policy']} (the default policy), else max(1, workers // 4)",
+    "tau": "staleness bound (none or inf: unbounded); default: none",
+    "delay": f"NAME:key=value,... (absjax list delays); default: {DEFAULTS['delay']}",
+    "objective": "NAME:key=value,... (absjax list objectives); default: "
+    f"{DEFAULTS['objective']}",
+    "weight": "NAME:key=value,... (absjax list weights); default: "
+    f"{DEFAULTS['weight']}",
+    "upload": "a delay law SPEC for the time to push an update",
+    "download": "a delay law SPEC for the time to pull the model",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,16 +64,24 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="absjax", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sim = sub.add_parser("simulate", help="simulate one policy over many seeds")
+    sim = sub.add_parser(
+        "simulate",
+        help="simulate one policy over many seeds",
+        epilog=catalog.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sim.add_argument("--config", help="TOML file with the same keys as the flags")
     for name in DEFAULTS:
         flag = "--" + name.replace("_", "-")
-        sim.add_argument(
-            flag,
-            dest=name,
-            default=None,
-            help=f"default: {DEFAULTS[name]}" if DEFAULTS[name] is not None else None,
-        )
+        default = f"default: {DEFAULTS[name]}" if DEFAULTS[name] is not None else None
+        sim.add_argument(flag, dest=name, default=None, help=_HELP.get(name, default))
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    listing = sub.add_parser(
+        "list", help="the policies, delay laws, objectives and weights of a SPEC"
+    )
+    listing.add_argument(
+        "kind", nargs="?", choices=tuple(catalog.KINDS), help="what to list"
+    )
     demo = sub.add_parser("demo", help="a small comparison study with a figure")
     demo.add_argument("--out", default="results/demo", help="output directory")
     demo.add_argument("--seeds", default="32", help="seeds per policy")
@@ -111,6 +144,85 @@ def summary_lines(result, config: dict[str, Any], seconds: float) -> list[str]:
     return lines
 
 
+def _block_seeds(seeds: int, lanes: int) -> int:
+    """Seeds per block of a run shown by a progress bar.
+
+    A block is a whole number ``m`` of ``lanes`` (chunk x devices: what one
+    program runs in parallel), so every block runs the same compiled program
+    and none is narrower than a plain run. ``m`` gives ``FEWEST_BLOCKS`` to
+    ``MOST_BLOCKS`` blocks (one lane group each when there are fewer) with
+    the fewest padding seeds, then the fewest blocks.
+
+    >>> _block_seeds(512, 64), _block_seeds(100 * 64, 64), _block_seeds(101 * 64, 64)
+    (64, 640, 384)
+    """
+    units = -(-seeds // lanes)
+    if units <= MOST_BLOCKS:
+        return lanes
+    first = -(-units // MOST_BLOCKS)
+    last = max(units // FEWEST_BLOCKS, first)
+
+    def cost(m: int) -> tuple[int, int]:
+        blocks = -(-units // m)
+        return blocks * m - units, blocks
+
+    return lanes * min(range(first, last + 1), key=cost)
+
+
+def _concat(parts: list[Result], seeds: int) -> Result:
+    """The Results of consecutive seed blocks (no grid) as one, cut to the
+    first ``seeds`` (absjax.results has no public concatenation yet)."""
+    if len(parts) == 1 and len(parts[0].seeds) == seeds:
+        return parts[0]
+    metrics = {
+        name: np.concatenate([p.metrics[name] for p in parts], axis=-2)[:seeds]
+        for name in parts[0].metrics
+    }
+    return dataclasses.replace(
+        parts[0],
+        metrics=metrics,
+        diverged_round=np.concatenate([p.diverged_round for p in parts])[:seeds],
+        seeds=np.concatenate([p.seeds for p in parts])[:seeds],
+    )
+
+
+def run_with_progress(
+    sim: Simulator, seeds: int, seed: int, progress: bool = True, chunk: int = CHUNK
+) -> Result:
+    """``sim.run(seeds, seed, chunk=chunk)`` in blocks, with a progress bar.
+
+    Each block is ``sim.run(seeds=block, seed=seed, seed_offset=first seed,
+    chunk=chunk)``; a seed's numbers depend on its global index (and
+    ``chunk``) only, so the concatenation equals one run bit for bit. The last
+    block runs as many seeds as the others (one compiled program) and its
+    extra seeds are dropped. The bar (stderr) counts seed-rounds and shows
+    their rate and the time left. Without ``progress``, one plain run.
+    """
+    check_int("seeds", seeds)
+    check_int("seed", seed, low=0)
+    lanes = chunk * jax.local_device_count()
+    if not progress or seeds <= lanes:
+        block = seeds
+    else:
+        block = _block_seeds(seeds, lanes)
+    params, parts = sim.params, []  # built once, not once per block
+    with tqdm(
+        total=seeds * sim.rounds,
+        desc="simulate",
+        unit=" seed-rounds",
+        unit_scale=True,
+        smoothing=1.0,  # equal blocks: the last block's rate predicts the rest
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    ) as bar:
+        for first in range(0, seeds, block):
+            part = sim.run(block, seed, params, seed_offset=first, chunk=chunk)
+            parts.append(part)
+            bar.update(min(block, seeds - first) * sim.rounds)
+    return _concat(parts, seeds)
+
+
 def simulate(args: argparse.Namespace) -> None:
     config = load_config(args)
     out = check_out(config["out"])
@@ -120,7 +232,9 @@ def simulate(args: argparse.Namespace) -> None:
         raise UsageError(str(e)) from None
     start = time.perf_counter()
     try:
-        result = sim.run(seeds=config["seeds"], seed=config["seed"])
+        result = run_with_progress(
+            sim, config["seeds"], config["seed"], progress=not args.quiet
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
     seconds = time.perf_counter() - start
@@ -183,6 +297,11 @@ def demo(args: argparse.Namespace) -> None:
     )
 
 
+def list_(args: argparse.Namespace) -> None:
+    """``absjax list [KIND]``: the names a SPEC of each kind may use."""
+    print(catalog.describe(args.kind) if args.kind else catalog.overview())
+
+
 def sweep(args: argparse.Namespace) -> None:
     """Runs or resumes a parameter sweep (see :mod:`absjax.sweep`)."""
     sweep_lib.command(
@@ -223,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             "demo": demo,
             "sweep": sweep,
             "figures": figures,
+            "list": list_,
         }[args.command]
         code = handler(args)
     except UsageError as e:

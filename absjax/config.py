@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from absjax import delays, policies, staleness
+from absjax._validate import check_int
 from absjax.engine import Simulator
+from absjax.policies.spec import default_k
 
 DEFAULTS: dict[str, Any] = {
     "workers": 16,
@@ -126,7 +128,17 @@ def merge(path: str | None = None, flags: dict[str, Any] | None = None) -> dict:
 
 
 def build_simulator(config: dict[str, Any]):
-    """Builds (and thereby validates) the Simulator of a configuration."""
+    """Builds (and thereby validates) the Simulator of a configuration.
+
+    Defaults that depend on the run are resolved here, where N and the delay
+    model are known: a K-type number left unset (``k`` of ``k_sync``, ...,
+    ``k0``, ``b`` of a SPEC) is ``max(1, N // 4)`` and a SPEC's ``t0`` is 5
+    mean job durations (:mod:`absjax.policies.spec`). A policy that prescribes
+    a staleness weight (``sa_adasync``) uses it unless ``weight`` is set to
+    another one than the default ``constant``.
+    """
+    num_workers = check_int("num_workers", config["workers"])
+    delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
     spec = config["policy"]
     if ":" in spec or spec not in policies.BASES:  # a SPEC, e.g. abs:k0=1,t0=5
         if config["k"] is not None or config["tau"] is not None:
@@ -134,18 +146,23 @@ def build_simulator(config: dict[str, Any]):
                 f"policy {spec!r} takes its numbers in the SPEC (e.g. "
                 "'abs:k0=1,t0=5' or 'k_async:k=4,tau=2'), not in k/tau"
             )
-        policy = policies.parse_policy(spec)
+        policy = policies.parse_policy(spec, num_workers=num_workers, delay=delay)
     else:
-        policy = policies.make(spec, config["k"], config["tau"])
-    delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
+        k = config["k"]
+        if k is None and spec not in ("sync", "async"):
+            k = default_k(num_workers)
+        policy = policies.make(spec, k, config["tau"])
+    weight = staleness.parse_weight(config["weight"])
+    if policy.weight is not None and config["weight"] == DEFAULTS["weight"]:
+        weight = None  # the weight a policy prescribes (SA-AdaSync's) wins
     return Simulator(
-        config["workers"],
+        num_workers,
         policy,
         delay,
         config["objective"],
         lr=config["lr"],
         rounds=config["rounds"],
         log_every=config["log_every"],
-        weight=staleness.parse_weight(config["weight"]),
+        weight=weight,
         normalization=config["normalization"],
     )

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from absjax._spec import build_from_spec
+from absjax._spec import Entry, build_from_spec
 from absjax._validate import check_real
 
 NORMALIZATIONS = ("count", "weight-sum")
@@ -171,19 +171,19 @@ exponential = Exponential
 threshold = Threshold
 distance = Distance
 
-_REGISTRY = {
-    "constant": (Constant, {}),
-    "inverse": (Inverse, {}),
-    "polynomial": (Polynomial, {"a": float}),
-    "exponential": (Exponential, {"a": float}),
-    "threshold": (Threshold, {"c": float, "v": float}),
-    "distance": (Distance, {"c": float}),
+REGISTRY: dict[str, Entry] = {
+    "constant": Entry(Constant, {}),
+    "inverse": Entry(Inverse, {}),
+    "polynomial": Entry(Polynomial, {"a": float}),
+    "exponential": Entry(Exponential, {"a": float}),
+    "threshold": Entry(Threshold, {"c": float, "v": float}),
+    "distance": Entry(Distance, {"c": float}),
 }
 
 
 def parse_weight(spec: str) -> Weight:
     """Builds a weight from a SPEC such as ``"polynomial:a=0.5"``."""
-    return build_from_spec(spec, _REGISTRY, "staleness weight")
+    return build_from_spec(spec, REGISTRY, "staleness weight")
 
 
 def check_normalization(normalization: str) -> str:

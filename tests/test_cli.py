@@ -5,10 +5,14 @@ import os
 import subprocess
 import sys
 
+import jax
+import numpy as np
 import pandas as pd
 import pytest
 
-from absjax import cli
+from absjax import catalog, cli, config
+from absjax.delays.spec import MODIFIERS
+from absjax.policies.spec import REGISTRY as POLICIES
 
 SMALL = [
     "--workers",
@@ -207,11 +211,13 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         ("adasync:k0=1,t0=1,base=sync", "base"),
         ("local_sgd:local_steps=2,local_duration=max", "local_duration"),
         ("ssp:s=-1", "ssp"),
-        ("rennala:b=0", "k=0"),
+        ("rennala:b=0", "policy 'rennala': b=0 must be an integer"),
         ("ringmaster:r=2,variant=x", "variant"),
         ("ringmaster:r=two", "not a valid int"),
-        ("rennala", "missing a parameter"),
+        ("abs:k_rule=linear", "k_rule='linear' must be one of adasync"),
+        ("sa_adasync:c=0.1", "give step=distance"),
         ("ssp:t=1", "no parameter"),
+        ("ssp:t=1", "(allowed: s=1)"),
     ],
 )
 def test_bad_policy_specs_are_one_line_exit_2(tmp_path, capsys, spec, needle):
@@ -235,3 +241,95 @@ def test_adaptive_policy_from_a_config_file(tmp_path, capsys):
     assert frame["k"].min() < frame["k"].max()  # K^t changes and is logged
     assert (frame["tau"] == ((4 - frame["k"]) / frame["k"]).apply(math.ceil)).all()
     assert "K=1..4" in capsys.readouterr().out or frame["k"].max() < 4
+
+
+# ------------------------------------------------------- bare names, listing
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_every_policy_builds_by_its_bare_name(name):
+    point = config.merge(
+        flags={"workers": "8", "policy": name, "objective": "quadratic:dim=2"}
+    )
+    sim = config.build_simulator(point)
+    assert sim.policy.name == name and sim.num_workers == 8
+
+
+def test_bare_abs_runs_with_documented_defaults(tmp_path, capsys):
+    out = tmp_path / "abs.csv"
+    argv = ["simulate", "--workers", "8", "--policy", "abs", "--quiet"]
+    argv += ["--objective", "quadratic:dim=2", "--rounds", "20", "--log-every", "10"]
+    assert cli.main([*argv, "--seeds", "2", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["k"].min() >= 2  # k0 = max(1, 8 // 4)
+    sim = config.build_simulator(config.merge(flags={"policy": "abs"}))
+    mean = float(sim.delay.mean(sim.delay.params))  # shifted_exp: 0.5 + 1 / 2
+    assert sim.policy.k == 4 and sim.policy.k_rule.t0 == pytest.approx(5 * mean)
+    sim = config.build_simulator(config.merge(flags={"policy": "k_sync"}))
+    assert sim.policy.k == 4  # max(1, 16 // 4)
+
+
+@pytest.mark.parametrize("kind", sorted(catalog.KINDS))
+def test_list_prints_every_name_with_every_parameter(capsys, kind):
+    assert cli.main(["list", kind]) == 0
+    text = capsys.readouterr().out
+    for name, entry in catalog.registry(kind).items():
+        assert f"\n{name}: " in text
+        for key, param in entry.params.items():
+            line = f"\n  {key}={param.default_text()} ({param.type_text()})"
+            assert line in text, (name, key)
+    if kind == "delays":
+        for key in MODIFIERS.params:
+            assert f"\n  {key}=" in text.split("\nmodifiers: ", 1)[1]
+
+
+def test_list_alone_and_simulate_help_name_the_kinds(capsys):
+    assert cli.main(["list"]) == 0
+    listing = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["simulate", "--help"])
+    help_text = capsys.readouterr().out
+    for text in (listing, help_text):
+        assert "absjax list" in text
+        for kind in catalog.KINDS:
+            assert kind in text
+            assert all(name in text for name in catalog.registry(kind))
+    assert cli.main(["list", "nope"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- progress bar
+def test_blocks_give_the_numbers_of_one_run():
+    sim = config.build_simulator(
+        config.merge(
+            flags={"workers": "4", "objective": "quadratic:dim=2", "k": "2"}
+            | {"tau": "1", "rounds": "10", "log_every": "5"}
+        )
+    )
+    chunk = 2
+    lanes = chunk * jax.local_device_count()
+    seeds = 3 * lanes + 1  # four blocks, the last one padded
+    blocks = cli.run_with_progress(sim, seeds, 5, progress=True, chunk=chunk)
+    whole = sim.run(seeds=seeds, seed=5, chunk=chunk)
+    assert set(blocks.metrics) == set(whole.metrics)
+    for name, values in whole.metrics.items():
+        np.testing.assert_array_equal(blocks.metrics[name], values, err_msg=name)
+    np.testing.assert_array_equal(blocks.diverged_round, whole.diverged_round)
+    np.testing.assert_array_equal(blocks.seeds, np.arange(seeds))
+
+
+@pytest.mark.parametrize("seeds", [1, 20, 21, 100, 101, 1000, 4099])
+def test_blocks_are_whole_lane_groups_and_few(seeds):
+    block = cli._block_seeds(seeds * 64, 64)
+    count = -(-seeds * 64 // block)
+    assert block % 64 == 0 and count <= cli.MOST_BLOCKS
+    assert count >= min(seeds, cli.FEWEST_BLOCKS)
+    assert count * block - seeds * 64 < block  # the last block is the short one
+
+
+def test_progress_bar_goes_to_stderr_and_quiet_prints_none(capsys):
+    argv = ["simulate", "--workers", "4", "--objective", "timing", "--rounds", "10"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "seed-rounds/s" in captured.err and "100%" in captured.err
+    assert "seed-rounds" not in captured.out and "mean round time" in captured.out
+    assert cli.main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "mean round time" in captured.out

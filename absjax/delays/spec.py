@@ -1,9 +1,14 @@
 """SPEC strings of the delay laws and of the cluster delay model.
 
 ``parse_law("pareto:scale=1,alpha=2.5")`` builds a law (the registry is
-``LAWS``, plus the alias ``exponential`` and ``trace:path=FILE``);
-``parse_delay`` also takes the :class:`~absjax.delays.Delay` modifiers;
-``as_delay`` accepts a ``Delay``, a bare law or a SPEC string.
+:data:`LAW_REGISTRY`: every law of ``LAWS``, the alias ``exponential`` and
+``trace:path=FILE``); ``parse_delay`` also takes the :class:`~absjax.delays.Delay`
+modifiers (:data:`MODIFIERS`); ``as_delay`` accepts a ``Delay``, a bare law or
+a SPEC string. ``absjax list delays`` prints both registries.
+
+>>> print(LAW_REGISTRY["exp"].describe("exp"))
+exp: Exponential durations with the given rate (mean 1/rate).
+  rate=1 (float)
 """
 
 from __future__ import annotations
@@ -11,20 +16,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from absjax._spec import build_from_spec, convert, split_spec
-from absjax.delays.cluster import Delay
+from absjax._spec import Entry, Param, build_from_spec, split_spec
+from absjax.delays._csv import FORMATS
+from absjax.delays.cluster import SPEED_MODES, Delay
 from absjax.delays.laws import LAWS, Law
 from absjax.delays.traces import Trace
-
-
-def _law_registry():
-    registry: dict[str, tuple[Any, dict[str, type]]] = {}
-    for name, cls in LAWS.items():
-        types = {f.name: float for f in dataclasses.fields(cls)}
-        registry[name] = (cls, types)
-    registry["exponential"] = registry["exp"]
-    registry["trace"] = (_trace_from_spec, {"path": str, "format": str})
-    return registry
 
 
 def _trace_from_spec(path: str | None = None, format: str = "auto") -> Trace:
@@ -36,15 +32,41 @@ def _trace_from_spec(path: str | None = None, format: str = "auto") -> Trace:
     return Trace.from_csv(path, format)
 
 
-_MODIFIERS = {
-    "speeds": str,
-    "speed_spread": float,
-    "straggler_prob": float,
-    "straggler_factor": float,
-    "markov_slow": float,
-    "markov_recover": float,
-    "markov_factor": float,
-}
+def _law_registry() -> dict[str, Entry]:
+    registry = {
+        name: Entry(cls, {f.name: float for f in dataclasses.fields(cls)})
+        for name, cls in LAWS.items()
+    }
+    registry["exponential"] = registry["exp"]  # an alias: the same entry
+    registry["trace"] = Entry(
+        _trace_from_spec,
+        {
+            "path": Param(
+                str, shown="required", note="a CSV file of measured durations"
+            ),
+            "format": Param(str, choices=FORMATS),
+        },
+        source=Trace,
+    )
+    return registry
+
+
+LAW_REGISTRY: dict[str, Entry] = _law_registry()
+MODIFIERS = Entry(
+    Delay,
+    {
+        "speeds": Param(str, choices=SPEED_MODES),
+        "speed_spread": float,
+        "straggler_prob": float,
+        "straggler_factor": float,
+        "markov_slow": float,
+        "markov_recover": float,
+        "markov_factor": float,
+    },
+    meaning="after any law's parameters: per-worker speeds (sqrt: worker i is "
+    "sqrt(i + 1) times slower), random stragglers and persistent (Markov) "
+    "stragglers (absjax.delays.Delay)",
+)
 
 
 def parse_law(spec: str) -> Law:
@@ -54,7 +76,7 @@ def parse_law(spec: str) -> Law:
     (a relative path is taken from the working directory; it may not hold a
     comma).
     """
-    return build_from_spec(spec, _law_registry(), "delay law")
+    return build_from_spec(spec, LAW_REGISTRY, "delay law")
 
 
 def parse_delay(spec: str, upload: str | None = None, download: str | None = None):
@@ -71,11 +93,12 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
     """
 
     name, raw = split_spec(spec)
-    law_items = {k: v for k, v in raw.items() if k not in _MODIFIERS}
+    modifiers = MODIFIERS.params
+    law_items = {k: v for k, v in raw.items() if k not in modifiers}
     extra: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in _MODIFIERS:
-            extra[key] = convert("delay", key, value, _MODIFIERS[key])
+        if key in modifiers:
+            extra[key] = modifiers[key].parse("delay", key, value, {})
     law_spec = name + (
         ":" + ",".join(f"{k}={v}" for k, v in law_items.items()) if law_items else ""
     )

@@ -9,7 +9,7 @@ accepts an objective or a SPEC string. Layer widths are written ``AxBxC``
 
 from __future__ import annotations
 
-from absjax._spec import build_from_spec
+from absjax._spec import Entry, build_from_spec
 from absjax.objectives.base import Objective
 from absjax.objectives.classifier import _SHARDS
 from absjax.objectives.convex import (
@@ -58,17 +58,17 @@ _COMMON_TYPES = {
     "init_seed": int,
 }
 
-_REGISTRY = {
-    "timing": (TimingOnly, {}),
-    "quadratic": (
+REGISTRY: dict[str, Entry] = {
+    "timing": Entry(TimingOnly, {}),
+    "quadratic": Entry(
         Quadratic,
         {"dim": int, "noise": float, "hmin": float, "hmax": float, "init_scale": float},
     ),
-    "linreg": (
+    "linreg": Entry(
         LinearRegression,
         {"dim": int, "samples": int, "batch": int, "noise": float, "data_seed": int},
     ),
-    "logreg": (
+    "logreg": Entry(
         SoftmaxRegression,
         {
             "dim": int,
@@ -80,11 +80,11 @@ _REGISTRY = {
             "data_seed": int,
         },
     ),
-    "mlp": (
+    "mlp": Entry(
         MLP,
         {"hidden": _parse_widths, "dim": int, "clusters": int, **_COMMON_TYPES},
     ),
-    "cnn": (
+    "cnn": Entry(
         CNN,
         {
             "channels": _parse_widths,
@@ -100,7 +100,7 @@ _REGISTRY = {
 
 def parse_objective(spec: str) -> Objective:
     """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
-    return build_from_spec(spec, _REGISTRY, "objective")
+    return build_from_spec(spec, REGISTRY, "objective")
 
 
 def as_objective(objective: Objective | str) -> Objective:

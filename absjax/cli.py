@@ -33,11 +33,11 @@ from absjax import sweep as sweep_lib
 from absjax._validate import check_int
 from absjax.config import DEFAULTS, TYPES, UsageError, build_simulator  # noqa: F401
 from absjax.engine import Simulator
+from absjax.engine.memory import resolve_chunk
 from absjax.io import atomic_write, check_out, make_dir
 from absjax.results import Result
 
 COMMANDS = "absjax.commands"  # entry-point group of commands from other packages
-CHUNK = 64  # seeds vmapped together: Simulator.run's default
 MOST_BLOCKS = 20  # a progress bar's blocks of seeds: at most 20 ...
 FEWEST_BLOCKS = 8  # ... and at least 8 when the seeds allow (see _block_seeds)
 _HELP = {  # flags whose meaning is more than their default
@@ -169,25 +169,24 @@ def _block_seeds(seeds: int, lanes: int) -> int:
     return lanes * min(range(first, last + 1), key=cost)
 
 
-def _concat(parts: list[Result], seeds: int) -> Result:
-    """The Results of consecutive seed blocks (no grid) as one, cut to the
-    first ``seeds`` (absjax.results has no public concatenation yet)."""
-    if len(parts) == 1 and len(parts[0].seeds) == seeds:
-        return parts[0]
-    metrics = {
-        name: np.concatenate([p.metrics[name] for p in parts], axis=-2)[:seeds]
-        for name in parts[0].metrics
-    }
+def _first_seeds(result: Result, seeds: int) -> Result:
+    """``result`` cut to its first ``seeds`` seeds (no grid)."""
+    if len(result.seeds) == seeds:
+        return result
     return dataclasses.replace(
-        parts[0],
-        metrics=metrics,
-        diverged_round=np.concatenate([p.diverged_round for p in parts])[:seeds],
-        seeds=np.concatenate([p.seeds for p in parts])[:seeds],
+        result,
+        metrics={name: v[..., :seeds, :] for name, v in result.metrics.items()},
+        diverged_round=result.diverged_round[..., :seeds],
+        seeds=result.seeds[:seeds],
     )
 
 
 def run_with_progress(
-    sim: Simulator, seeds: int, seed: int, progress: bool = True, chunk: int = CHUNK
+    sim: Simulator,
+    seeds: int,
+    seed: int,
+    progress: bool = True,
+    chunk: int | str = "auto",
 ) -> Result:
     """``sim.run(seeds, seed, chunk=chunk)`` in blocks, with a progress bar.
 
@@ -200,6 +199,7 @@ def run_with_progress(
     """
     check_int("seeds", seeds)
     check_int("seed", seed, low=0)
+    chunk = resolve_chunk(sim, chunk)
     lanes = chunk * jax.local_device_count()
     if not progress or seeds <= lanes:
         block = seeds
@@ -220,7 +220,7 @@ def run_with_progress(
             part = sim.run(block, seed, params, seed_offset=first, chunk=chunk)
             parts.append(part)
             bar.update(min(block, seeds - first) * sim.rounds)
-    return _concat(parts, seeds)
+    return _first_seeds(Result.concat(parts), seeds)
 
 
 def simulate(args: argparse.Namespace) -> None:

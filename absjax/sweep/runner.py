@@ -27,7 +27,9 @@ from absjax.sweep.shards import WHOLE, Locks, Shard, shard_counts
 
 # Keys a Simulator does not bake into its compiled program: points that differ
 # only in these share one Simulator (and ``run`` gets each point's numbers).
-_SHARED = ("lr", "tau", "seed", "seeds")
+# Points differing only in these share one compiled Simulator. Not tau: a
+# bounded policy keeps a ring of its last tau + 1 models (engine/models.py).
+_SHARED = ("lr", "seed", "seeds")
 _LISTED = 4  # missing units named in a message; the rest are counted
 
 

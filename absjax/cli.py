@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from absjax import catalog, plots, policies
+from absjax import catalog, compile_cache, plots, policies
 from absjax import config as cfg
 from absjax import sweep as sweep_lib
 from absjax._validate import check_int
@@ -61,6 +61,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _cache_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help=f"do not use JAX's persistent compilation cache "
+        f"(default folder: ${compile_cache.ENV} or ~/.cache/absjax/jax)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="absjax", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -76,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         default = f"default: {DEFAULTS[name]}" if DEFAULTS[name] is not None else None
         sim.add_argument(flag, dest=name, default=None, help=_HELP.get(name, default))
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    _cache_flag(sim)
     listing = sub.add_parser(
         "list", help="the policies, delay laws, objectives and weights of a SPEC"
     )
@@ -86,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="results/demo", help="output directory")
     demo.add_argument("--seeds", default="32", help="seeds per policy")
     demo.add_argument("--seed", default="0", help="base seed")
+    _cache_flag(demo)
     sweep = sub.add_parser("sweep", help="a resumable grid of simulations")
     sweep.add_argument("--config", required=True, help="TOML file: keys and [grid]")
     sweep.add_argument("--out", required=True, help="output directory")
@@ -93,18 +104,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--format", help="parquet or csv (default: the directory's; new: parquet)"
     )
+    _cache_flag(sweep)
     which = sweep.add_mutually_exclusive_group()
     which.add_argument("--shard", help="i/n: run the units u with u %% n == i")
     which.add_argument(
         "--merge", action="store_true", help="write the result from the parts"
     )
-    figures = sub.add_parser("figures", help="the paper's figures and claims report")
-    figures.add_argument("--profile", help="tiny, quick (default, 10 min) or full")
-    figures.add_argument("--out", help="output directory (default results/figures)")
-    figures.add_argument("--seed", help="base seed (default 0)")
-    figures.add_argument("--quiet", action="store_true", help="no progress bars")
-    figures.add_argument("--cifar10", help="CIFAR-10 folder (profile full)")
-    figures.add_argument("--jax-cache", help="JAX compilation cache folder")
+    sub.add_parser(
+        "figures",
+        help="the paper's figures and claims report (absjax figures --help)",
+        add_help=False,  # its options, --help included, are paper_figures'
+    )
     return parser
 
 
@@ -318,25 +328,24 @@ def figures(args: argparse.Namespace) -> int:
     """Runs the paper-figure reproduction, a command that the ``paper_figures``
     package registers under the entry point ``absjax.commands:figures`` (absjax
     itself never imports it)."""
-    argv = []
-    for name in ("profile", "out", "seed", "cifar10", "jax_cache"):
-        if getattr(args, name) is not None:
-            argv += ["--" + name.replace("_", "-"), getattr(args, name)]
-    if args.quiet:
-        argv.append("--quiet")
     found = metadata.entry_points(group=COMMANDS, name="figures")
     if not found:
         raise UsageError(
             "paper_figures is not installed: pip install -e . from the repository"
         )
     (command,) = found
-    return command.load()(argv, prog="absjax figures")
+    return command.load()(args.argv, prog="absjax figures")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``absjax`` command; returns the exit code."""
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args, rest = parser.parse_known_args(argv)
+        if args.command == "figures":  # paper_figures parses its own options
+            args.argv = rest
+        elif rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         handler = {
             "simulate": simulate,
             "demo": demo,
@@ -344,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             "figures": figures,
             "list": list_,
         }[args.command]
+        if args.command in ("simulate", "demo", "sweep") and not args.no_compile_cache:
+            compile_cache.enable()
         code = handler(args)
     except UsageError as e:
         print(f"absjax: error: {e}", file=sys.stderr)

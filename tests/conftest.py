@@ -1,5 +1,7 @@
 """Test options: ``--runslow`` runs the tests marked ``slow`` (GPU-sized)."""
 
+import os
+
 import pytest
 
 
@@ -14,3 +16,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# The commands turn JAX's persistent compilation cache on by default; the
+# tests keep it off (one test turns it on in a folder of its own).
+os.environ.setdefault("ABSJAX_COMPILE_CACHE", "off")

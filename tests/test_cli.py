@@ -333,3 +333,33 @@ def test_progress_bar_goes_to_stderr_and_quiet_prints_none(capsys):
     assert cli.main([*argv, "--quiet"]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "mean round time" in captured.out
+
+
+def test_compile_cache_is_filled_then_reused_with_the_same_numbers(tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "ABSJAX_COMPILE_CACHE": str(cache)}
+    outs = [tmp_path / f"run{i}.csv" for i in range(2)]
+    for out in outs:
+        argv = ["simulate", "--rounds", "20", "--seeds", "4", "--quiet"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "absjax.cli", *argv, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        entries = sorted(p.name for p in cache.iterdir())
+        assert entries  # the first run wrote the compiled programs
+    assert sorted(p.name for p in cache.iterdir()) == entries  # the second hit
+    assert outs[0].read_text() == outs[1].read_text()
+
+
+def test_no_compile_cache_flag_and_off_leave_the_cache_off(tmp_path, monkeypatch):
+    from absjax import compile_cache
+
+    monkeypatch.setenv(compile_cache.ENV, "off")
+    assert compile_cache.enable() is None
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "c"))
+    assert compile_cache.default_directory() == tmp_path / "c"
+    args, _ = cli._parser().parse_known_args(["simulate", "--no-compile-cache"])
+    assert args.no_compile_cache

@@ -53,6 +53,8 @@ _HELP = {  # flags whose meaning is more than their default
     f"{DEFAULTS['weight']}",
     "upload": "a delay law SPEC for the time to push an update",
     "download": "a delay law SPEC for the time to pull the model",
+    "out": "file for the results: tidy rows as Parquet (.parquet) or CSV "
+    "(any other suffix), or the N-d arrays as NetCDF (.nc, read by absjax.load)",
 }
 
 
@@ -250,10 +252,18 @@ def simulate(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     for line in summary_lines(result, config, seconds):
         print(line)
-    if out is not None:
-        frame = result.to_dataframe()
+    if out is None:
+        return
+    if out.suffix == ".nc":  # the N-d arrays, for absjax.load
+        result.save(out)
+        print(f"wrote {out} ({len(result.seeds)} seeds)")
+        return
+    frame = result.to_dataframe()  # tidy rows: Parquet for .parquet, else CSV
+    if out.suffix == ".parquet":
+        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
         atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
-        print(f"wrote {out} ({len(frame)} rows)")
+    print(f"wrote {out} ({len(frame)} rows)")
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -141,6 +141,7 @@ def _simulate(
     rounds: int,
     log_every: int,
     num_workers: int = N_WORKERS,
+    timing_only: bool = False,
 ) -> dict:
     """Runs one seed of the k_async(K) + bounded-staleness event loop.
 
@@ -150,6 +151,8 @@ def _simulate(
         rounds: Number of communication rounds to simulate.
         log_every: Logging period in rounds.
         num_workers: Number of workers N; ``K = num_arrivals(N)``.
+        timing_only: Only the clock and the restarts (no model, no gradients,
+            ``loss`` is NaN): the loop that absjax's timing-only objective runs.
 
     Returns:
         Dict with ``round`` (int64), ``wall_clock`` (float64), ``loss`` (float64),
@@ -181,15 +184,20 @@ def _simulate(
         r = np.dot(xb, wa)
         return np.matmul(r.reshape(m, 1, BATCH), xb.reshape(m, BATCH, d + 1))[:, 0]
 
+    if timing_only:
+
+        def loss() -> float:
+            return float("nan")
+
     n_logs = rounds // log_every + 1
     log_round = np.arange(n_logs, dtype=np.int64) * log_every
     log_clock = np.zeros(n_logs)
     log_loss = np.zeros(n_logs)
     log_loss[0] = loss()
 
-    def draw_block() -> tuple[np.ndarray, np.ndarray]:
+    def draw_block() -> tuple[np.ndarray, np.ndarray | None]:
         dur = SHIFT + rng.exponential(1.0 / RATE, block_jobs)
-        idx = rng.integers(0, n, (block_jobs, BATCH))
+        idx = None if timing_only else rng.integers(0, n, (block_jobs, BATCH))
         return dur, idx
 
     dur_buf, idx_buf = draw_block()
@@ -197,7 +205,7 @@ def _simulate(
     # Round 0: every worker starts a job on w_0 at time 0.
     finish = dur_buf[:n_workers].copy()  # absolute finish times, float64
     base = np.zeros(n_workers, dtype=np.int64)  # model version each worker read
-    upd = gradients(idx_buf[:n_workers])  # (N, d + 1); the last column is unused
+    upd = None if timing_only else gradients(idx_buf[:n_workers])  # (N, d + 1)
     pos = n_workers
 
     wasted = 0
@@ -206,7 +214,8 @@ def _simulate(
         order = np.argsort(finish, kind="stable")
         arrived = order[:k]
         now = finish[order[k - 1]]
-        w += np.dot(neg_step, upd.take(arrived, axis=0))[:d]
+        if not timing_only:
+            w += np.dot(neg_step, upd.take(arrived, axis=0))[:d]
         t1 = t + 1
         # Jobs that would be staler than TAU in round t1, plus the K arrivals.
         restart_mask = base < t1 - TAU
@@ -219,7 +228,8 @@ def _simulate(
             pos = 0
         finish[restart] = now + dur_buf[pos : pos + m]
         base[restart] = t1
-        upd[restart] = gradients(idx_buf[pos : pos + m])
+        if not timing_only:  # (the last column of upd is unused)
+            upd[restart] = gradients(idx_buf[pos : pos + m])
         pos += m
         if t1 % log_every == 0:
             j = t1 // log_every
@@ -264,7 +274,11 @@ def run_seed(
 
 
 def measure(
-    seeds: int, rounds: int = 1000, num_workers: int = N_WORKERS, dim: int = DIM
+    seeds: int,
+    rounds: int = 1000,
+    num_workers: int = N_WORKERS,
+    dim: int = DIM,
+    timing_only: bool = False,
 ) -> tuple[float, list[dict]]:
     """Times seeds ``0 .. seeds-1`` one after the other, ``log_every = 10``.
 
@@ -276,6 +290,7 @@ def measure(
         rounds: Rounds per seed.
         num_workers: Number of workers N; ``K = num_arrivals(N)``.
         dim: Model dimension.
+        timing_only: Time the timing-only loop (see :func:`_simulate`).
 
     Returns:
         ``(rate, runs)``: ``rate = seeds * rounds / elapsed`` in simulated
@@ -287,7 +302,7 @@ def measure(
     xa = _augment(*make_data(dim=dim))
     start = time.perf_counter()
     runs = [
-        _simulate(xa, np.random.default_rng(seed), rounds, 10, num_workers)
+        _simulate(xa, np.random.default_rng(seed), rounds, 10, num_workers, timing_only)
         for seed in range(seeds)
     ]
     elapsed = time.perf_counter() - start
@@ -295,7 +310,11 @@ def measure(
 
 
 def throughput(
-    seeds: int, rounds: int = 1000, num_workers: int = N_WORKERS, dim: int = DIM
+    seeds: int,
+    rounds: int = 1000,
+    num_workers: int = N_WORKERS,
+    dim: int = DIM,
+    timing_only: bool = False,
 ) -> float:
     """Measures the baseline's speed in simulated seed-rounds per second.
 
@@ -308,11 +327,12 @@ def throughput(
         rounds: Rounds per seed.
         num_workers: Number of workers N; ``K = num_arrivals(N)``.
         dim: Model dimension.
+        timing_only: Time the timing-only loop (see :func:`_simulate`).
 
     Returns:
         ``seeds * rounds / elapsed`` with ``elapsed`` from ``time.perf_counter``.
     """
-    return measure(seeds, rounds, num_workers, dim)[0]
+    return measure(seeds, rounds, num_workers, dim, timing_only)[0]
 
 
 def main() -> None:
@@ -322,12 +342,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=N_WORKERS, help="N")
     parser.add_argument("--dim", type=int, default=DIM, help="model dimension")
+    parser.add_argument("--timing", action="store_true", help="timing-only loop")
     args = parser.parse_args()
-    rate = throughput(args.seeds, args.rounds, args.workers, args.dim)
+    rate = throughput(args.seeds, args.rounds, args.workers, args.dim, args.timing)
     workload = ""
     if (args.workers, args.dim) != (N_WORKERS, DIM):
         k = num_arrivals(args.workers)
         workload = f", N={args.workers} K={k} dim={args.dim}"
+    if args.timing:
+        workload += ", timing only"
     print(
         f"numpy baseline: {rate:,.0f} seed-rounds/s "
         f"({args.seeds} seeds x {args.rounds} rounds{workload})"

@@ -363,3 +363,18 @@ def test_no_compile_cache_flag_and_off_leave_the_cache_off(tmp_path, monkeypatch
     assert compile_cache.default_directory() == tmp_path / "c"
     args, _ = cli._parser().parse_known_args(["simulate", "--no-compile-cache"])
     assert args.no_compile_cache
+
+
+def test_simulate_writes_parquet_and_netcdf_by_suffix(tmp_path):
+    import absjax
+
+    argv = ["simulate", "--rounds", "20", "--seeds", "3", "--quiet"]
+    outs = {s: tmp_path / f"run{s}" for s in (".csv", ".parquet", ".nc")}
+    for out in outs.values():
+        assert cli.main([*argv, "--out", str(out)]) == 0
+    csv = pd.read_csv(outs[".csv"])
+    pd.testing.assert_frame_equal(pd.read_parquet(outs[".parquet"]), csv)
+    loaded = absjax.load(outs[".nc"])
+    np.testing.assert_array_equal(
+        loaded.loss, csv.pivot(index="seed", columns="round", values="loss").to_numpy()
+    )

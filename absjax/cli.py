@@ -211,7 +211,7 @@ def run_with_progress(
     """
     check_int("seeds", seeds)
     check_int("seed", seed, low=0)
-    chunk = resolve_chunk(sim, chunk)
+    chunk = resolve_chunk(sim, chunk, seeds)
     lanes = chunk * jax.local_device_count()
     if not progress or seeds <= lanes:
         block = seeds

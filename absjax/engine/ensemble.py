@@ -72,7 +72,7 @@ class Ensemble:
         grids = [None] * m if grids is None else list(grids)
         if len(params) != m or len(grids) != m:
             raise ValueError(f"params and grids must have one entry per member ({m})")
-        chunk = min(memory.resolve_chunk(sim, chunk) for sim in self.simulators)
+        chunk = min(memory.resolve_chunk(sim, chunk, seeds) for sim in self.simulators)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
         prepared = [
             params_lib.prepare(sim, p, g)

@@ -9,14 +9,18 @@ and reuses buffers, so the estimate is an upper bound of what a seed needs
 more often than not; it is meant to stop a run that cannot fit with a clear
 message, not to be exact.
 
-``chunk="auto"`` depends only on the backend, the simulator's structure and
-the device's memory, never on the number of seeds or devices, so a seed's
-numbers are the same whether it runs alone, batched or sharded:
+``chunk="auto"`` for a model run depends only on the backend, the
+simulator's structure and the device's memory, never on the number of seeds
+or devices, so a seed's numbers are the same whether it runs alone, batched or
+sharded:
 
-- CPU: 64 seeds per chunk for model runs (small batches keep the caches warm),
-  1024 for timing-only runs (no model: the per-seed state is tiny);
+- CPU: 64 seeds per chunk (small batches keep the caches warm);
 - GPU and TPU: the largest power of two whose chunk fits in half of the
   device's memory, at most 2^17 seeds.
+
+A timing-only run has no model and no sum over a batch: its numbers do not
+depend on the chunk at all (tested), so on the CPU its chunk grows with the
+seeds per device, from 64 to 1024 (a power of two: few distinct programs).
 """
 
 from __future__ import annotations
@@ -141,12 +145,17 @@ def check_fits(need: int) -> None:
         )
 
 
-def resolve_chunk(sim, chunk) -> int:
-    """``chunk``: ``"auto"`` (see the module docstring) or an integer >= 1."""
+def resolve_chunk(sim, chunk, seeds: int) -> int:
+    """``chunk``: ``"auto"`` (see the module docstring; ``seeds``: the run's
+    number of seeds) or an integer >= 1."""
     if chunk != "auto":
         return check_int("chunk", chunk)
     if jax.default_backend() == "cpu":
-        return CPU_CHUNK if sim.objective.has_loss else CPU_TIMING_CHUNK
+        if sim.objective.has_loss:
+            return CPU_CHUNK
+        per_device = -(-check_int("seeds", seeds) // jax.local_device_count())
+        wanted = 2 ** math.ceil(math.log2(max(per_device, 1)))
+        return min(CPU_TIMING_CHUNK, max(CPU_CHUNK, wanted))
     per_seed = bytes_per_seed(sim, sim.params, history=False)
     limit, _ = device_limit()
     fit = max(1, int(ACCELERATOR_SHARE * limit) // max(per_seed, 1))

@@ -273,11 +273,11 @@ class Simulator:
             ``policy.k_rule.t0``.
           history: also return per-round diagnostics and the model at each log.
           seed_offset: index of the first seed (for chunked runs).
-          chunk: seeds vmapped together (``"auto"``: 64 on the CPU, 1024 for
-            timing-only runs, as many as fit on an accelerator); larger uses
-            more memory.
+          chunk: seeds vmapped together (``"auto"``: 64 on the CPU, 64 to
+            1024 with the seeds for timing-only runs, as many as fit on an
+            accelerator); larger uses more memory.
         """
-        chunk = memory.resolve_chunk(self, chunk)
+        chunk = memory.resolve_chunk(self, chunk, seeds)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
         given = self.params if params is None else params
         params, grid_axes, grid_values = params_lib.prepare(self, params, grid)

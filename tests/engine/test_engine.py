@@ -486,3 +486,33 @@ def test_zero_weight_arrivals_are_dropped_and_counted():
     np.testing.assert_array_equal(
         result.jobs_wasted, result.jobs_dropped + result.jobs_discarded
     )
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [policies.k_async(4, tau=3), policies.abs_(k0=2, t0=3.0), policies.rennala(3)],
+    ids=["k_async", "abs", "rennala"],
+)
+@pytest.mark.parametrize(
+    "delay", ["pareto:scale=0.6,alpha=2.5", "lognormal:mu=0,sigma=1"]
+)
+def test_timing_only_numbers_do_not_depend_on_the_chunk(policy, delay):
+    # What lets chunk="auto" grow a timing-only run's chunk with its seeds.
+    sim = absjax.Simulator(16, policy, delay, "timing", rounds=60, log_every=5)
+    runs = [sim.run(seeds=70, seed=3, chunk=c) for c in (4, 64, 128)]
+    for other in runs[1:]:
+        for name, values in runs[0].metrics.items():
+            np.testing.assert_array_equal(values, other.metrics[name], err_msg=name)
+
+
+def test_auto_chunk_on_the_cpu():
+    from absjax.engine import memory
+
+    timing = absjax.Simulator(16, policies.k_async(4), "exp:rate=1", "timing")
+    model = absjax.Simulator(16, policies.k_async(4), "exp:rate=1", "quadratic:dim=3")
+    devices = jax.local_device_count()
+    assert memory.resolve_chunk(model, "auto", 10**5) == memory.CPU_CHUNK
+    assert memory.resolve_chunk(timing, "auto", 8) == memory.CPU_CHUNK
+    assert memory.resolve_chunk(timing, "auto", 300 * devices) == 512
+    assert memory.resolve_chunk(timing, "auto", 10**6) == memory.CPU_TIMING_CHUNK
+    assert memory.resolve_chunk(timing, 7, 10**6) == 7

@@ -1,7 +1,10 @@
-"""The six figures of spec section 7, drawn with seaborn at paper size.
+"""The figures of spec section 7, drawn with seaborn at paper size.
 
-Each function returns a matplotlib figure 7 inches wide (a two-column paper's
-full width) with 8-point text; :func:`save` writes it as PNG and PDF.
+Per setting: loss and accuracy vs time and vs rounds, K^t and tau_max^t, and
+time-, rounds- and messages-to-target; then theory vs simulation (the phase
+map is drawn by :mod:`paper_figures.heatmap`). Each function returns a
+matplotlib figure 7 inches wide (a two-column paper's full width) with 8-point
+text; :func:`save` writes it as PNG and PDF.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from paper_figures import methods  # noqa: E402
 
 WIDTH = 7.0  # inches
-TIME_LABEL = "wall-clock time (simulated time units: mean job = 1)"
+TIME_LABEL = "simulated wall-clock time (units of the delay law)"
 ROUNDS_LABEL = "communication rounds"
 METRIC_LABELS = {"loss": "training loss", "test_accuracy": "test accuracy"}
 
@@ -95,7 +98,7 @@ def _handle(key: str, marker: bool = False):
 
 
 def label(key: str) -> str:
-    return methods.BY_KEY[key].label
+    return methods.LABELS[key]
 
 
 def _legend_below(fig, keys, ncol=None) -> None:
@@ -163,8 +166,9 @@ def _draw(ax, frame: pd.DataFrame | None, key: str) -> None:
     )
 
 
-def curves(comparison, horizon: float, x: str, metrics_: list[str]):
-    """Figures 1 and 2: each metric vs wall-clock time or rounds."""
+def curves(comparison, horizon: float, x: str, metrics_: list[str], title=""):
+    """Figures 1 and 2: each metric vs wall-clock time or rounds (``title``:
+    the setting, N and the delay model)."""
     style()
     fig, axes = plt.subplots(
         1, len(metrics_), figsize=(WIDTH, 2.9), layout="constrained", squeeze=False
@@ -194,20 +198,27 @@ def curves(comparison, horizon: float, x: str, metrics_: list[str]):
             ax.set_xlim(left=0)
         else:
             ax.set_xlim(0, horizon)
-    _legend_below(fig, list(comparison.results), ncol=7)
+    _legend_below(fig, list(comparison.results), ncol=len(comparison.results))
+    if title:
+        fig.suptitle(title, fontsize=8.5)
     return fig
 
 
-def adaptation(comparison, horizon: float):
+def adaptation(comparison, horizon: float, title: str = ""):
     """Figure 3: K^t and tau_max^t over wall-clock time."""
     style()
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 2.7), layout="constrained")
     keys = [k for k in ("abs", "adasync", "sa_adasync") if k in comparison.results]
     for key in keys:
         result = comparison.results[key]
-        k0 = float(comparison.chosen[key].knob)  # K^0, before the first row
+        k0 = float(comparison.chosen[key].config.k)  # K^0, before the first row
         _draw(axes[0], time_curve(result, "k", horizon, k0), key)
-    for key, level in (("k_sync", None), ("sync", None), ("async", 1)):
+    for key, level in (
+        ("k_sync", None),
+        ("local_sgd", None),
+        ("sync", None),
+        ("async", 1),
+    ):
         if key in comparison.results:
             value = level or float(comparison.results[key].k[0, 0])
             axes[0].axhline(value, color=palette()[key], ls="--", lw=1)
@@ -230,31 +241,36 @@ def adaptation(comparison, horizon: float):
         ax.set_xlim(0, horizon)
     handles = [_handle(k) for k in keys]
     names = [f"{label(k)} $K^t$ (mean, 95% band)" for k in keys]
-    for key in ("k_sync", "sync", "async"):
+    for key in ("k_sync", "local_sgd", "sync", "async"):
         if key in comparison.results:
             handles.append(plt.Line2D([], [], color=palette()[key], ls="--", lw=1))
             names.append(f"{label(key)} K (fixed)")
     handles.append(plt.Line2D([], [], color=palette()["abs"], lw=2.2))
     names.append(r"ABS $\tau_{max}^t$ (mean, 95% band)")
     handles.append(plt.Line2D([], [], color="gray", ls=":", lw=1.2))
-    names.append("max staleness aggregated (ABS, async)")
+    names.append("max staleness aggregated (dotted)")
     fig.legend(handles, names, loc="outside lower center", ncol=3, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8.5)
     return fig
 
 
-def targets(table: pd.DataFrame, horizon: float):
-    """Figure 4: median time- and rounds-to-target per method, 95% CIs.
+def targets(table: pd.DataFrame, horizon: float, title: str = ""):
+    """Figure 4: median time-, rounds- and messages-to-target per method,
+    95% CIs.
 
     ``table`` has one row per method with ``time``, ``time_low``,
-    ``time_high``, ``rounds``, ... and ``reached`` (share of seeds).
+    ``time_high``, ``rounds``, ..., ``messages``, ... and ``reached`` (share of
+    seeds).
     """
     style()
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 2.8), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.8), layout="constrained")
     keys = list(table["method"])
     y = np.arange(len(keys))
     for ax, metric, xlabel in (
-        (axes[0], "time", "time-to-target (simulated time units)"),
+        (axes[0], "time", "time-to-target (time units)"),
         (axes[1], "rounds", "rounds-to-target"),
+        (axes[2], "messages", "messages (uploads + downloads)"),
     ):
         finite_high = table[[f"{metric}_high", metric]].to_numpy()
         cap = np.nanmax(np.where(np.isfinite(finite_high), finite_high, np.nan))
@@ -292,71 +308,16 @@ def targets(table: pd.DataFrame, horizon: float):
         ax.set_xlabel(xlabel)
         ax.set_xlim(0, cap * 1.04)
         ax.invert_yaxis()
-    axes[1].set_yticklabels([f"{r:.0%} reached" for r in table["reached"]])
-    axes[1].yaxis.tick_right()
+    axes[1].set_yticklabels([])
+    axes[2].set_yticklabels([f"{r:.0%} reached" for r in table["reached"]])
+    axes[2].yaxis.tick_right()
+    head = f"{title}\n" if title else ""
     fig.suptitle(
-        f"Median over evaluation seeds with 95% bootstrap CIs (budget {horizon:g})",
+        f"{head}Median over evaluation seeds with 95% bootstrap CIs "
+        f"(budget {horizon:g})",
         fontsize=8.5,
     )
     return fig
-
-
-def sensitivity(table: pd.DataFrame, main_delay: str, main_n: int):
-    """Figure 5: median time-to-target vs N and vs the delay law."""
-    style()
-    fig, axes = plt.subplots(
-        1, 2, figsize=(WIDTH, 2.8), layout="constrained", width_ratios=(1.1, 1)
-    )
-    keys = list(dict.fromkeys(table["method"]))
-    by_n = table[table["delay"] == main_delay].sort_values("N")
-    laws = list(dict.fromkeys(table[table["N"] == main_n]["delay"]))
-    by_law = table[table["N"] == main_n]
-    offsets = np.linspace(-0.2, 0.2, len(keys)) if len(keys) > 1 else [0.0]
-    top = np.nanmax(
-        np.where(np.isfinite(table["time_high"]), table["time_high"], np.nan)
-    )
-    top = 1.1 * (top if np.isfinite(top) else 1.0)
-    for key, dx in zip(keys, offsets, strict=True):
-        part = by_n[by_n["method"] == key]
-        xs = np.arange(len(part)) + dx
-        _points(axes[0], xs, part, key, top, line=True)
-        part = by_law[by_law["method"] == key].set_index("delay").loc[laws]
-        _points(axes[1], np.arange(len(laws)) + dx, part, key, top, line=False)
-    ns = sorted(by_n["N"].unique())
-    axes[0].set_xticks(range(len(ns)), [str(n) for n in ns])
-    axes[0].set_xlabel(f"workers N ({main_delay} delays)")
-    axes[1].set_xticks(range(len(laws)), laws)
-    axes[1].set_xlabel(f"delay law (N = {main_n}, mean job = 1)")
-    for ax in axes:
-        ax.set_ylabel("time-to-target (median, 95% CI)")
-        ax.set_ylim(0, top * 1.05)
-    handles = [_handle(k, marker=True) for k in keys]
-    names = [label(k) for k in keys]
-    if not np.isfinite(table["time"]).all():
-        handles.append(plt.Line2D([], [], color="gray", marker="^", lw=0, mfc="none"))
-        names.append("median not reached within the budget")
-    fig.legend(
-        handles, names, loc="outside lower center", ncol=len(names), frameon=False
-    )
-    return fig
-
-
-def _points(ax, xs, part, key, top, line: bool) -> None:
-    color = palette()[key]
-    mid = part["time"].to_numpy()
-    low, high = part["time_low"].to_numpy(), part["time_high"].to_numpy()
-    ok = np.isfinite(mid)
-    ax.errorbar(
-        xs[ok],
-        mid[ok],
-        yerr=np.clip([mid[ok] - low[ok], np.minimum(high[ok], top) - mid[ok]], 0, None),
-        fmt=MARKERS[key],
-        ls=LINESTYLES[key] if line else "none",
-        color=color,
-        capsize=2.5,
-        ms=4,
-    )
-    ax.plot(xs[~ok], np.full((~ok).sum(), top), "^", color=color, mfc="none", ms=5)
 
 
 def theory(rounds: pd.DataFrame, pmf: pd.DataFrame):
@@ -427,6 +388,10 @@ def theory(rounds: pd.DataFrame, pmf: pd.DataFrame):
     handles.append(plt.Line2D([], [], color=black, marker="o", ms=3, lw=0))
     names.append("P(s) theory")
     fig.legend(handles, names, loc="outside lower center", ncol=3, frameon=False)
+    fig.suptitle(
+        "Theory vs simulation (timing only; Dutta et al., arXiv 1803.01113)",
+        fontsize=8.5,
+    )
     return fig
 
 

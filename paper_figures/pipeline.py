@@ -1,8 +1,15 @@
-"""The stages of the reproduction, in order, and the files they write."""
+"""The stages of the reproduction, in order, and the files they write.
+
+1. the gradient setting and 2. the local-update setting (each: tuning and
+evaluation of every method on i.i.d. digits); 3. the readings ablation
+(readings, then the non-i.i.d. splits, per setting); 4. the phase map; 5.
+theory vs simulation; 6. figures and tables; 7. the report. Every file is
+written atomically (``absjax.io.atomic_write``), ``report.md`` last.
+"""
 
 from __future__ import annotations
 
-import os
+import resource
 import time
 from pathlib import Path
 
@@ -10,17 +17,88 @@ import numpy as np
 import pandas as pd
 
 from absjax.io import atomic_write
-from paper_figures import claims, experiment, figures, methods, report, studies
-from paper_figures.profiles import DELAYS, MAIN_DELAY, Profile
+from paper_figures import (
+    ablation,
+    claims,
+    document,
+    figures,
+    heatmap,
+    methods,
+    phasemap,
+    report,
+    theory_check,
+    tuning,
+    workloads,
+)
+from paper_figures.profiles import Profile
 
-FIGURES = {
+SETTINGS = ("gradient", "local")
+SETTING_FIGURES = {
     "fig1_loss_vs_time": "Training loss and test accuracy vs wall-clock time",
     "fig2_loss_vs_rounds": "Training loss and test accuracy vs communication rounds",
     "fig3_k_tau": "K^t and tau_max^t over time",
-    "fig4_targets": "Time-to-target and rounds-to-target",
-    "fig5_sensitivity": "Sensitivity to N and to the delay tail",
+    "fig4_targets": "Time-, rounds- and messages-to-target",
+}
+OTHER_FIGURES = {
+    "fig5_phase_map": "Phase map: where ABS wins",
     "fig6_theory": "Theory vs simulation",
 }
+
+
+def figure_stems() -> dict[str, str]:
+    """Every figure's file stem and title."""
+    stems = {
+        f"{setting}_{stem}": f"{methods.SETTING_TITLES[setting].split(' (')[0]}: "
+        f"{title}"
+        for setting in SETTINGS
+        for stem, title in SETTING_FIGURES.items()
+    }
+    return {**stems, **OTHER_FIGURES}
+
+
+def figure_title(profile: Profile, setting: str, work) -> str:
+    """The title of a setting's figures: setting, data, N and delay model."""
+    name = methods.SETTING_TITLES[setting].split(" (")[0]
+    data = "CIFAR-10" if work.dataset == "cifar10" else "digits"
+    return (
+        f"{name}, i.i.d. {data}, N = {profile.workers}, per-step delay {profile.delay}"
+    )
+
+
+def table_names(profile: Profile) -> list[str]:
+    per_setting = ("claims.csv", "methods.csv", "tuning.csv", "targets_per_seed.csv")
+    names = [f"{s}_{n}" for s in SETTINGS for n in per_setting]
+    names += ["ablation.csv", "ablation_tuning.csv", "phase_map.csv"]
+    return names + ["theory_round_time.csv", "theory_staleness.csv", "config.json"]
+
+
+def stage_count(profile: Profile) -> int:
+    """Progress bars: two settings, the ablation's, phase map, theory,
+    figures, report."""
+    readings = bool(profile.readings) or profile.strict_progress is not None
+    ablation_bars = len(profile.ablation_settings) * readings + len(
+        profile.split_settings
+    ) * len(profile.splits)
+    return 2 + ablation_bars + 4
+
+
+class _Clock:
+    """Wall-clock and CPU seconds (this process, all threads) per stage."""
+
+    def __init__(self):
+        self.timings: dict[str, tuple[float, float]] = {}
+        self._mark = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return time.perf_counter(), usage.ru_utime + usage.ru_stime
+
+    def stage(self, name: str) -> None:
+        now = self._now()
+        wall, cpu = (a - b for a, b in zip(now, self._mark, strict=True))
+        self.timings[name] = (wall, cpu)
+        self._mark = now
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -34,57 +112,43 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
 def method_summary(comparison, profile: Profile, seed: int) -> pd.DataFrame:
     """Per method on the evaluation seeds: medians with 95% CIs and health."""
     rows = []
-    for key, result in comparison.results.items():
-        row = {"method": key}
-        for name, values in (
-            ("time", comparison.times[key]),
-            ("rounds", comparison.rounds[key]),
-        ):
-            mid, low, high = claims.median_ci(values, profile.bootstrap, seed=seed)
+    for key, evaluated in comparison.chosen.items():
+        result, reach = evaluated.result, evaluated.targets
+        row = {"method": key, "chosen": evaluated.config.describe()}
+        for name in ("time", "rounds", "messages"):
+            mid, low, high = claims.median_ci(reach[name], profile.bootstrap, seed)
             row.update({name: mid, f"{name}_low": low, f"{name}_high": high})
-        row["reached"] = float(np.isfinite(comparison.times[key]).mean())
+        row["reached"] = float(np.isfinite(reach["time"]).mean())
         row["diverged"] = int(result.diverged.sum())
+        row["censored"] = int(reach["censored"].sum())
         row["round_time"] = float(np.mean(result.round_time()))
-        row["coverage"] = experiment.coverage(result, profile.horizon)
+        # time between the logged row at the target and the one before: the
+        # resolution of the times to the target
+        gap = reach["resolution"][np.isfinite(reach["resolution"])]
+        row["resolution"] = float(np.median(gap)) if gap.size else np.nan
+        row["coverage"] = tuning.coverage(result, profile.horizon)
+        inside = result.wall_clock <= profile.horizon
+        last = np.maximum(inside.sum(axis=-1) - 1, 0)[..., None]
+        accuracy = np.take_along_axis(result.test_accuracy, last, -1)[..., 0]
+        row["accuracy"] = float(np.median(accuracy[~result.diverged]))
         rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def claim_table(comparison, profile: Profile, seed: int) -> pd.DataFrame:
-    """One row per (metric, baseline): the effect of ABS and its verdict."""
-    rows = []
-    for metric, data in (("time", comparison.times), ("rounds", comparison.rounds)):
-        for baseline in methods.BASELINES:
-            e = claims.effect(data["abs"], data[baseline], profile.bootstrap, seed)
-            rows.append(
-                dict(
-                    metric=metric,
-                    baseline=baseline,
-                    abs_median=e.abs_median,
-                    baseline_median=e.baseline_median,
-                    ratio=e.ratio,
-                    low=e.lower,
-                    high=e.upper,
-                    seeds=e.seeds,
-                    abs_reached=e.abs_reached,
-                    baseline_reached=e.baseline_reached,
-                    verdict=e.verdict,
-                )
-            )
     return pd.DataFrame(rows)
 
 
 def per_seed(comparison) -> pd.DataFrame:
     frames = []
-    for key, result in comparison.results.items():
+    for key, evaluated in comparison.chosen.items():
+        reach = evaluated.targets
         frames.append(
             pd.DataFrame(
                 {
                     "method": key,
-                    "seed": result.seeds,
-                    "time_to_target": comparison.times[key],
-                    "rounds_to_target": comparison.rounds[key],
-                    "diverged": result.diverged,
+                    "seed": evaluated.result.seeds,
+                    "time_to_target": reach["time"],
+                    "rounds_to_target": reach["rounds"],
+                    "messages_to_target": reach["messages"],
+                    "censored": reach["censored"],
+                    "diverged": evaluated.result.diverged,
                 }
             )
         )
@@ -101,258 +165,101 @@ def run(
     start: float,
 ) -> None:
     """All stages; each file is written atomically, ``report.md`` last."""
-    objective = experiment.main_objective(profile, cifar10)
-    comparison = experiment.compare_methods(profile, objective, seed, progress)
-    chosen = comparison.chosen
-    sens, sens_effects = studies.sensitivity(profile, chosen, seed, progress)
-    rounds, pmf = studies.theory_study(profile, seed, progress)
+    clock = _Clock()
+    work = workloads.workload(profile, cifar10)
+    clock.stage("data")
+    main = {}
+    for setting in SETTINGS:
+        main[setting] = tuning.compare(profile, setting, work, "iid", seed, progress)
+        clock.stage(f"{setting} setting")
+    ablation_table, ablation_tuning = ablation.run(profile, main, work, seed, progress)
+    clock.stage("readings ablation")
+    phase = phasemap.run(profile.phase, seed, profile.bootstrap, progress)
+    clock.stage("phase map")
+    rounds, pmf = theory_check.theory_study(profile, seed, progress)
+    clock.stage("theory")
 
-    summary = method_summary(comparison, profile, seed)
-    claim_rows = claim_table(comparison, profile, seed)
-    tuning = pd.DataFrame(comparison.tuning)
-
-    bar = progress("figures and tables", len(FIGURES) + 1)
-    metrics = ["loss"] + (
-        ["test_accuracy"] if "test_accuracy" in comparison.initial else []
-    )
-    drawings = {
-        "fig1_loss_vs_time": lambda: figures.curves(
-            comparison, profile.horizon, "wall_clock", metrics
-        ),
-        "fig2_loss_vs_rounds": lambda: figures.curves(
-            comparison, profile.horizon, "round", metrics
-        ),
-        "fig3_k_tau": lambda: figures.adaptation(comparison, profile.horizon),
-        "fig4_targets": lambda: figures.targets(summary, profile.horizon),
-        "fig5_sensitivity": lambda: figures.sensitivity(
-            sens, MAIN_DELAY, profile.workers
-        ),
-        "fig6_theory": lambda: figures.theory(rounds, pmf),
+    claims_rows = {
+        s: pd.DataFrame(ablation.effects(c, c.chosen, profile.bootstrap, seed))
+        for s, c in main.items()
     }
+    summaries = {s: method_summary(c, profile, seed) for s, c in main.items()}
+    tunings = {s: pd.DataFrame(c.tuning) for s, c in main.items()}
+    cells = phasemap.summary(phase)
+
+    stems = figure_stems()
+    bar = progress("figures and tables", len(stems) + 1)
+    drawings = {}
+    metrics = ["loss", "test_accuracy"]
+    h = profile.horizon
+    for s, c in main.items():
+        t = figure_title(profile, s, work)
+        drawings[f"{s}_fig1_loss_vs_time"] = lambda c=c, t=t: figures.curves(
+            c, h, "wall_clock", metrics, t
+        )
+        drawings[f"{s}_fig2_loss_vs_rounds"] = lambda c=c, t=t: figures.curves(
+            c, h, "round", metrics, t
+        )
+        drawings[f"{s}_fig3_k_tau"] = lambda c=c, t=t: figures.adaptation(c, h, t)
+        drawings[f"{s}_fig4_targets"] = lambda s=s, t=t: figures.targets(
+            summaries[s], h, t
+        )
+    ph = profile.phase
+    phase_title = (
+        "Phase map (gradient setting, noisy quadratic): time-to-target of the "
+        "best tuned baseline / ABS, 95% bootstrap CI"
+    )
+    drawings["fig5_phase_map"] = lambda: heatmap.draw(
+        cells, list(ph.tails), list(ph.spreads), list(ph.workers), phase_title
+    )
+    drawings["fig6_theory"] = lambda: figures.theory(rounds, pmf)
     written = []
-    for stem, draw in drawings.items():
+    for stem in stems:
         bar.set_postfix_str(stem)
-        written += figures.save(draw(), out / stem, atomic_write)
+        written += figures.save(drawings[stem](), out / stem, atomic_write)
         bar.update()
     bar.set_postfix_str("tables")
-    tables = {
-        "tuning.csv": tuning,
-        "targets_per_seed.csv": per_seed(comparison),
-        "methods.csv": summary,
-        "claims.csv": claim_rows,
-        "sensitivity.csv": sens,
-        "sensitivity_effects.csv": sens_effects,
-        "theory_round_time.csv": rounds,
-        "theory_staleness.csv": pmf,
-    }
+    tables = {}
+    for s in SETTINGS:
+        tables[f"{s}_claims.csv"] = claims_rows[s]
+        tables[f"{s}_methods.csv"] = summaries[s]
+        tables[f"{s}_tuning.csv"] = tunings[s]
+        tables[f"{s}_targets_per_seed.csv"] = per_seed(main[s])
+    tables["ablation.csv"] = ablation_table
+    tables["ablation_tuning.csv"] = pd.DataFrame(ablation_tuning)
+    tables["phase_map.csv"] = phase
+    tables["theory_round_time.csv"] = rounds
+    tables["theory_staleness.csv"] = pmf
     for name, frame in tables.items():
         _write_csv(out / name, frame)
-    _write_text(out / "config.json", report.config_json(profile, seed, cifar10))
+    _write_text(
+        out / "config.json", report.config_json(profile, seed, cifar10, work.fallback)
+    )
     bar.update()
     bar.close()
+    clock.stage("figures and tables")
 
     bar = progress("report", 1)
-    text = report_text(
-        profile,
-        seed,
-        cifar10,
-        command,
-        comparison,
-        summary,
-        claim_rows,
-        tuning,
-        sens_effects,
-        rounds,
-        pmf,
-        written + list(tables) + ["config.json", "report.md"],
-        start,
+    text = document.text(
+        document.Inputs(
+            profile=profile,
+            seed=seed,
+            cifar10=cifar10,
+            command=command,
+            work=work,
+            main=main,
+            claims=claims_rows,
+            summaries=summaries,
+            tunings=tunings,
+            ablation=ablation_table,
+            phase=cells,
+            rounds=rounds,
+            pmf=pmf,
+            files=written + list(tables) + ["config.json", "report.md"],
+            start=start,
+            timings=clock.timings,
+        )
     )
     _write_text(out / "report.md", text)
     bar.update()
     bar.close()
-
-
-def report_text(
-    profile,
-    seed,
-    cifar10,
-    command,
-    comparison,
-    summary,
-    claim_rows,
-    tuning,
-    sens_effects,
-    rounds,
-    pmf,
-    files,
-    start,
-) -> str:
-    r = report
-    h = profile.horizon
-    exact = rounds[rounds["exact"]]
-    bounds = rounds[~rounds["exact"]]
-    pmf_error = (pmf["simulation"] - pmf["theory"]).abs().max()
-    grid_k = ", ".join(map(str, profile.k_grid))
-    grid_u = ", ".join(map(str, profile.u_grid))
-    grid_lr = ", ".join(f"{v:g}" for v in profile.lr_grid)
-    total = {
-        key: int((tuning["method"] == key).sum()) for key in tuning["method"].unique()
-    }
-    m = machine_lines()
-    lines = [
-        "# ABS: reproduction of the paper's claims",
-        "",
-        "Tan, Zhu, Zhang, *ABS: Adaptive Bounded Staleness Converges Faster and "
-        "Communicates Less* (arXiv 2301.08895). The paper's own numbers are not "
-        "available, so this report tests its claims on workloads we define "
-        "(spec section 7): *ABS reaches a target loss in less wall-clock time and "
-        "in fewer communication rounds than each baseline*.",
-        "",
-        f"Command: `{command}` (profile `{profile.name}`, seed {seed}).",
-        "",
-        "## Verdicts",
-        "",
-        f"Wall-clock time: {r.verdict_counts(claim_rows, 'time')}. "
-        f"Communication rounds: {r.verdict_counts(claim_rows, 'rounds')} "
-        f"(of {len(methods.BASELINES)} baselines each).",
-        "",
-        r.claims_markdown(claim_rows),
-        "",
-        "Effect = median over evaluation seeds of the baseline's time (or rounds) "
-        "to the target divided by ABS's: above 1, ABS is faster. 95% CI: paired "
-        f"percentile bootstrap over seeds ({profile.bootstrap} replicates, seeded). "
-        "Verdict: **supported** if the whole CI is above 1, **not supported** if "
-        "it is wholly below 1, **inconclusive** otherwise. A seed that does not "
-        f"reach the target within the budget (wall clock {h:g}) or diverges counts "
-        "as never reaching it (time `∞`); a median is `∞` when at least half of "
-        "the seeds never reached the target, and `∞ / ∞` counts as a tie (1). "
-        "Negative results are reported as measured.",
-        "",
-        "## Workload",
-        "",
-        f"- Model and data: {r.workload_text(profile, cifar10)}; training loss = "
-        "mean cross-entropy on a fixed evaluation subset of the training rows, "
-        "test accuracy on held-out rows.",
-        f"- N = {profile.workers} workers, delays {MAIN_DELAY} "
-        f"(`{DELAYS[MAIN_DELAY]}`): every job's duration (compute + communication) "
-        "is drawn i.i.d.; one time unit is the mean job duration.",
-        f"- Budget: wall clock {h:g}; each run simulates enough rounds to cover it "
-        f"(rounds = {methods.MARGIN} x budget / a lower bound of the mean round "
-        "time; the *seeds covering the budget* column checks it).",
-        f"- Target loss {comparison.target:.4g}: `L0 - {profile.target_progress} "
-        f"(L0 - L_common)` with L0 = {comparison.loss0:.4g} (the loss of w_0) and "
-        f"L_common = {comparison.common:.4g}, the lowest loss that every method "
-        "reaches within the budget with its best configuration on at least half "
-        "of the tuning seeds (max over methods of min over configurations of the "
-        "median over tuning seeds of the lowest loss logged within the budget).",
-        f"- Seeds: {profile.eval_seeds} evaluation seeds per method (global seed "
-        f"indices 0-{profile.eval_seeds - 1}, the same for every method), "
-        f"{profile.tune_seeds} tuning seeds per configuration (indices from "
-        f"{experiment.TUNE_OFFSET}, disjoint from the evaluation seeds).",
-        "",
-        "## Fair tuning",
-        "",
-        f"Every method gets its learning rate from the same grid ({grid_lr}) and "
-        "its own main knob from a grid of the same size: K^0 of ABS, AdaSync and "
-        f"SA-AdaSync and K of K-sync from ({grid_k}), the local steps U of local "
-        f"SGD from ({grid_u}); sync and async have no knob, so they get fewer "
-        f"configurations ({total.get('sync', 0)}), never ABS more than any other "
-        f"({total.get('abs', 0)}). ABS, AdaSync and SA-AdaSync share the AdaSync "
-        f"period t0 = {profile.t0:g}; ABS's staleness factor kappa = "
-        f"{profile.kappa:g} (tau_max^t = ceil(kappa (N - K^t) / K^t), spec "
-        "section 2, our reading). Each method's grid runs as one compiled "
-        "program, called with the grid's numbers on the tuning seeds. **Rule**: "
-        "the least median time-to-target on the tuning seeds (never reached or "
-        "diverged = ∞); ties to the lower median loss at the end of the budget, "
-        "then to the first configuration in grid order. Every configuration's "
-        "numbers are in `tuning.csv`.",
-        "",
-        r.tuning_markdown(tuning),
-        "",
-        "## Time- and rounds-to-target per method (evaluation seeds)",
-        "",
-        r.targets_markdown(summary),
-        "",
-        "## Figures",
-        "",
-    ]
-    captions = {
-        "fig1_loss_vs_time": "Mean over evaluation seeds with 95% bands "
-        "(mean ± 1.96 standard errors); the dotted line is the target loss.",
-        "fig2_loss_vs_rounds": "The same runs against communication rounds (up to "
-        "the last round whose mean wall clock is within the budget; the x axis is "
-        "linear up to 10 rounds and logarithmic beyond).",
-        "fig3_k_tau": "K^t of the adaptive methods and ABS's staleness bound "
-        "tau_max^t (mean, 95% band), with the largest staleness aggregated per "
-        "logged window (dotted) for ABS and async; dashed: fixed K.",
-        "fig4_targets": "Median time- and rounds-to-target with 95% bootstrap CIs; "
-        "right axis: share of seeds that reached the target.",
-        "fig5_sensitivity": "Median time-to-target (95% CI) on the cheaper "
-        f"objective `{profile.sens_objective}` (linear regression), "
-        "each method with its knob from the main comparison and its learning rate "
-        f"tuned on ({', '.join(f'{v:g}' for v in profile.sens_lr_grid)}) by the "
-        f"same rule, {profile.sens_eval_seeds} evaluation seeds per point; each "
-        "setting has its own target loss, set by the main comparison's rule.",
-        "fig6_theory": "Top: mean round time vs K, closed forms of Dutta et al. "
-        "(arXiv 1803.01113) as lines (dashed: K-async under shifted-exponential "
-        "delays has no closed form; E[X_(K:N)] is an upper bound) and simulation "
-        "as points with 95% CIs. Bottom: staleness law of K-async, exponential "
-        "delays, unbounded and with tau = 2 (timing only, no model).",
-    }
-    for stem, title in FIGURES.items():
-        lines += [f"### {title}", "", f"![{title}]({stem}.png)", "", captions[stem], ""]
-    lines += [
-        "## Sensitivity to N and to the delay tail",
-        "",
-        f"On the cheaper objective `{profile.sens_objective}` (linear regression; "
-        "convex, unlike the main workload), methods "
-        f"{', '.join(methods.BY_KEY[k].label for k in profile.sens_methods)}; "
-        f"budget {profile.sens_horizon:g}; N in "
-        f"{', '.join(map(str, profile.sens_workers))} under {MAIN_DELAY} delays "
-        f"and the laws {r.delay_text((MAIN_DELAY, *profile.sens_delays))} at N = "
-        f"{profile.workers}. The target of "
-        "each setting follows the main rule. These are secondary results; the "
-        "verdicts above come from the main workload only.",
-        "",
-        r.sensitivity_markdown(sens_effects),
-        "",
-        "## Theory vs simulation",
-        "",
-        f"Round time vs K (N = {profile.theory_workers}, K = 1..N, "
-        f"{profile.theory_seeds} seeds, {profile.theory_rounds} rounds): "
-        f"{int((exact['verdict'] == 'agrees').sum())} of {len(exact)} points "
-        "with an exact closed form agree (|z| < 4); "
-        f"{int((bounds['verdict'] == 'bound holds').sum())} of {len(bounds)} "
-        "upper-bound points hold. Staleness law of K-async (exponential delays): "
-        f"largest |simulated - theory| probability {pmf_error:.3g} over "
-        f"{pmf['K'].nunique()} values of K, with and without tau = 2. Tables: "
-        "`theory_round_time.csv`, `theory_staleness.csv`.",
-        "",
-        "## Provenance",
-        "",
-        f"- Configuration: `config.json` (profile `{profile.name}`, seed {seed}); "
-        "re-running the same command gives the same numbers.",
-        *[f"- {line}" for line in m],
-        f"- Files: {', '.join(f'`{f}`' for f in files)}.",
-        "",
-        f"Runtime: {time.perf_counter() - start:.0f} s wall clock "
-        f"(load average at the end {_load_average()}).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def machine_lines() -> list[str]:
-    m = report.machine()
-    return [
-        f"Packages: absjax {m['absjax']}, jax {m['jax']}, Python {m['python']}.",
-        f"Machine: {m['processor']}, {m['cpu_count']} CPU cores, {m['platform']}; "
-        f"JAX devices: {len(m['devices'])} x {m['devices'][0]}.",
-    ]
-
-
-def _load_average() -> str:
-    try:
-        return ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"

@@ -1,11 +1,14 @@
-"""The paper-figure reproduction: the tiny profile end to end, a same-seed
-re-run, and the verdict logic on known effects.
+"""The paper-figure reproduction: the tiny profile end to end (both settings,
+the readings ablation and the phase map), a same-seed re-run, the readings'
+programs against the named absjax policies, and the verdict logic on known
+effects.
 
 The tiny profile runs in a subprocess (two CPU devices, like the command) with
 XLA's backend optimisation off: it is compile-bound, and that halves the
 compile time.
 """
 
+import json
 import math
 import os
 import subprocess
@@ -16,24 +19,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import absjax
 from absjax import cli
-from paper_figures import claims, methods, reproduce
-from paper_figures.pipeline import FIGURES
-from paper_figures.profiles import PROFILES
+from paper_figures import (
+    ablation,
+    claims,
+    methods,
+    phasemap,
+    pipeline,
+    profiles,
+    readings,
+    reproduce,
+    tuning,
+    workloads,
+)
+from paper_figures.profiles import PROFILES, TAILS
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = (
-    "claims.csv",
-    "tuning.csv",
-    "methods.csv",
-    "targets_per_seed.csv",
-    "sensitivity.csv",
-    "sensitivity_effects.csv",
-    "theory_round_time.csv",
-    "theory_staleness.csv",
-    "config.json",
-)
-
+TINY = PROFILES["tiny"]
 
 DRIVER = """
 import sys
@@ -56,34 +59,100 @@ def tiny_runs(tmp_path_factory):
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1200,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return base
 
 
-def test_tiny_profile_writes_every_file_and_claim(tiny_runs):
+def test_tiny_profile_writes_every_file(tiny_runs):
     out = tiny_runs / "first"
-    for stem in FIGURES:
+    for stem in pipeline.figure_stems():
         for suffix in (".png", ".pdf"):
             assert (out / stem).with_suffix(suffix).stat().st_size > 1000, stem
-    for name in (*TABLES, "report.md"):
+    for name in (*pipeline.table_names(TINY), "report.md"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))
     report = (out / "report.md").read_text()
-    frame = pd.read_csv(out / "claims.csv")
-    assert len(frame) == 2 * len(methods.BASELINES)
-    for baseline in methods.BASELINES:
-        label = methods.BY_KEY[baseline].label
+    for stem in pipeline.figure_stems():
+        assert f"]({stem}.png)" in report
+    assert "absjax 0.1.0" in report and "Machine:" in report
+    assert "## Where ABS wins and where it loses" in report
+
+
+@pytest.mark.parametrize("setting", pipeline.SETTINGS)
+def test_every_verdict_row_of_both_settings(tiny_runs, setting):
+    out = tiny_runs / "first"
+    report = (out / "report.md").read_text()
+    frame = pd.read_csv(out / f"{setting}_claims.csv")
+    baselines = methods.baselines(setting)
+    assert len(frame) == len(ablation.METRICS) * len(baselines)
+    assert set(frame["baseline"]) == set(baselines)
+    for baseline in baselines:
+        label = methods.LABELS[baseline]
         for wording in ("less wall-clock time than", "fewer communication rounds than"):
             assert f"| ABS reaches the target loss in {wording} {label} |" in report
-    for stem in FIGURES:
-        assert f"]({stem}.png)" in report
-    # The verdicts follow from the numbers in the table.
-    for row in frame.itertuples():
+        assert f"(uploads + downloads) than {label} |" in report
+    for row in frame.itertuples():  # the verdicts follow from the numbers
         assert row.verdict == claims.verdict(row.low, row.high)
         assert f"**{row.verdict}**" in report
-    assert "absjax 0.1.0" in report and "Machine:" in report
+    # Fair tuning: the same number of configurations for every method.
+    tuned = pd.read_csv(out / f"{setting}_tuning.csv")
+    counts = tuned.groupby("method").size()
+    assert set(counts) == {getattr(TINY, setting).configurations}
+    assert (tuned.groupby("method")["chosen"].sum() == 1).all()
+    summary = pd.read_csv(out / f"{setting}_methods.csv")
+    assert set(summary["method"]) == {m.key for m in methods.SETTINGS[setting]}
+    assert (summary["censored"] == 0).all()
+
+
+def test_ablation_rows_recheck_every_verdict(tiny_runs):
+    out = tiny_runs / "first"
+    table = pd.read_csv(out / "ablation.csv")
+    for setting in TINY.ablation_settings:
+        part = table[table["setting"] == setting]
+        strict = f"target {TINY.strict_progress:g}"
+        rows = ["default", *TINY.readings, strict, *TINY.splits]
+        assert list(dict.fromkeys(part["row"])) == rows
+        per_row = len(ablation.METRICS) * len(methods.baselines(setting))
+        assert (part.groupby("row").size() == per_row).all()
+        default = part[part["row"] == "default"].reset_index(drop=True)
+        main = pd.read_csv(out / f"{setting}_claims.csv")
+        for column in ("baseline", "metric", "ratio", "low", "high", "verdict"):
+            assert list(default[column]) == list(main[column]), column
+        for row in part.itertuples():
+            assert row.verdict == claims.verdict(row.low, row.high)
+            assert row.survives == (row.verdict == row.default_verdict)
+        # A reading replaces one method: the others' verdicts are unchanged.
+        for name in TINY.readings:
+            replaced = ablation.READINGS[name].method
+            same = part[(part["row"] == name) & (part["baseline"] != replaced)]
+            if replaced == "abs":
+                continue
+            assert same["survives"].all()
+    tuned = pd.read_csv(out / "ablation_tuning.csv")
+    for name in TINY.readings:
+        assert len(tuned[tuned["reading"] == name]) == TINY.gradient.configurations
+    report = (out / "report.md").read_text()
+    assert "## 3. Readings ablation" in report
+    for name in TINY.readings:
+        assert ablation.READINGS[name].text in report
+
+
+def test_phase_map_cells(tiny_runs):
+    out = tiny_runs / "first"
+    phase = pd.read_csv(out / "phase_map.csv")
+    ph = TINY.phase
+    cells = phase[phase["method"] == "abs"]
+    assert len(cells) == len(ph.workers) * len(ph.tails) * len(ph.spreads)
+    assert len(phase) == len(cells) * (1 + len(phasemap.BASELINES))
+    for row in cells.itertuples():
+        assert row.outcome == phasemap.OUTCOME[claims.verdict(row.low, row.high)]
+        assert row.best_baseline in phasemap.BASELINES
+    report = (out / "report.md").read_text()
+    counts = cells["outcome"].value_counts()
+    for outcome in (phasemap.SUPPORTS, phasemap.CONTRADICTS, phasemap.INCONCLUSIVE):
+        assert f"{int(counts.get(outcome, 0))} {outcome}" in report
 
 
 def test_rerun_with_the_same_seed_gives_the_same_numbers(tiny_runs):
@@ -93,9 +162,143 @@ def test_rerun_with_the_same_seed_gives_the_same_numbers(tiny_runs):
         return [line for line in text.splitlines() if not line.startswith("Runtime")]
 
     assert numbers("first") == numbers("second")
-    for table in ("claims.csv", "tuning.csv", "targets_per_seed.csv"):
-        first = (tiny_runs / "first" / table).read_text()
-        assert first == (tiny_runs / "second" / table).read_text(), table
+    for table in pipeline.table_names(TINY):
+        if table.endswith(".csv"):
+            first = (tiny_runs / "first" / table).read_text()
+            assert first == (tiny_runs / "second" / table).read_text(), table
+
+
+# ------------------------------------------------- readings = named policies
+EQUIVALENCE = """
+import json, sys
+import numpy as np
+import absjax
+from absjax import objectives, policies, rules, staleness
+from paper_figures import ablation, readings
+
+objective = objectives.quadratic(dim=3, noise=0.5)
+n, t0, u, c = 4, 0.5, 2, 0.05
+
+
+def sim(policy):
+    return absjax.Simulator(
+        n, policy, "exp:rate=1", objective, rounds=24, log_every=4, k_max=n
+    )
+
+
+named = {
+    "abs": policies.abs_(2, t0, local_steps=u),
+    "loss_ratio": policies.abs_(2, t0, local_steps=u, k_rule=rules.LossRatio(t0)),
+    "exp_delay_root": policies.abs_(
+        2, t0, local_steps=u, k_rule=rules.ExpDelayRoot(t0)
+    ),
+    "frozen": policies.abs_(2, t0, local_steps=u, tau_rule=rules.Fixed(), tau=1),
+    "sa_adasync": policies.sa_adasync(2, t0, local_steps=u),
+    "distance": policies.sa_adasync(
+        2, t0, local_steps=u, weight=staleness.distance(c=c)
+    ),
+    "async": policies.custom("k_async", k=1, local_steps=u),
+    "adasync": policies.adasync(2, t0, local_steps=u),
+    "local_sgd": policies.local_sgd(u, k=3),
+}
+points = dict(readings.POINTS)
+points.update({k: ablation.READINGS[k].point for k in ablation.READINGS})
+k_of = {"async": 1, "local_sgd": 3}
+ensemble = absjax.Ensemble([sim(p) for p in named.values()])
+expected = ensemble.run(seeds=2, chunk=2)
+programs = {
+    b: sim(readings.policy(b, t0, local_steps=u)) for b in ("k_async", "k_sync")
+}
+worst = {}
+for key, want in zip(named, expected, strict=True):
+    program = programs[points[key].base]
+    params = readings.numbers(program.params, points[key], c)
+    got = program.run(seeds=2, chunk=2, params=params._replace(k=k_of.get(key, 2)))
+    worst[key] = max(
+        float(np.max(np.abs(got.metrics[m] - want.metrics[m])
+                     / np.maximum(np.abs(want.metrics[m]), 1e-6)))
+        for m in ("loss", "wall_clock", "k", "tau", "uploads", "downloads")
+    )
+print(json.dumps(worst))
+"""
+
+
+def test_reading_programs_equal_the_named_policies():
+    """Every point of the two reading programs (``readings.py``) gives the
+    numbers of the named absjax policy: U = 2 local steps, a noisy quadratic,
+    2 seeds, largest relative difference of every logged metric below 1e-6
+    (in a subprocess with XLA's backend optimisation off: compile-bound)."""
+    env = dict(os.environ, XLA_FLAGS="--xla_backend_optimization_level=0")
+    proc = subprocess.run(
+        [sys.executable, "-c", EQUIVALENCE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    worst = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(worst) == set(readings.POINTS) - {"k_sync", "sync"} | set(
+        ablation.READINGS
+    )
+    assert all(w < 1e-6 for w in worst.values()), worst
+
+
+# ---------------------------------------------------------- pure functions
+def test_messages_to_target_sum_uploads_and_downloads_to_the_first_hit():
+    loss = np.array([[3.0, 2.0, 1.0, 0.5], [3.0, 2.5, 2.2, 2.1]])
+    ones = np.ones_like(loss)
+    metrics = {
+        "loss": loss,
+        "wall_clock": np.array([[1.0, 2.0, 3.0, 4.0]] * 2),
+        "round": np.array([[2, 4, 6, 8]] * 2),
+        "uploads": 2 * ones.astype(int),
+        "downloads": np.array([[6, 2, 2, 2]] * 2),  # 4 initial pulls in row 0
+    }
+    result = absjax.Result(
+        metrics, np.array([-1, -1]), np.arange(2), {}, 4, "abs", 0, None
+    )
+    reach = tuning.to_target(result, target=1.0, horizon=10.0, loss0=4.0)
+    assert reach["time"].tolist() == [3.0, math.inf]
+    assert reach["rounds"].tolist() == [6.0, math.inf]
+    assert reach["messages"].tolist() == [8 + 4 + 4, math.inf]
+    assert reach["censored"].tolist() == [False, True]  # ended at 4 < 10
+    late = tuning.to_target(result, target=1.0, horizon=2.5, loss0=4.0)
+    assert late["time"].tolist() == [math.inf, math.inf]  # after the budget
+    # Between rows the crossing is interpolated linearly in log-loss.
+    mid = tuning.to_target(result, target=1.5, horizon=10.0, loss0=4.0)
+    f = math.log(2.0 / 1.5) / math.log(2.0)
+    assert mid["time"][0] == pytest.approx(2.0 + f)
+    assert mid["rounds"][0] == pytest.approx(4.0 + 2.0 * f)
+    assert mid["messages"][0] == pytest.approx(12.0 + 4.0 * f)
+    # Before the first row: from (time 0, loss0, the N initial downloads).
+    first = tuning.to_target(result, target=3.5, horizon=10.0, loss0=4.0)
+    f = math.log(4.0 / 3.5) / math.log(4.0 / 3.0)
+    assert first["time"][0] == pytest.approx(f)
+    assert first["messages"][0] == pytest.approx(4.0 + 4.0 * f)
+
+
+@pytest.mark.parametrize("tail", sorted(TAILS))
+@pytest.mark.parametrize("spread", [0.0, 0.5, 1.5])
+def test_phase_map_laws_keep_each_workers_expected_rate_at_one(tail, spread):
+    delay = phasemap.cell_delay(tail, spread)
+    law = delay.compute
+    mean = float(law.mean(law.params))
+    # E[1 / (speed * E[X])] with speed = exp(s Z): exp(s^2 / 2) / E[X] = 1
+    assert mean == pytest.approx(math.exp(spread**2 / 2), rel=1e-6)
+    assert delay.speeds == "random" and delay.speed_spread == spread
+
+
+def test_iid_split_is_every_row_for_every_worker():
+    work = workloads.workload(TINY)
+    data = work.data("iid")
+    rows = data["x"].shape[0]
+    assert (np.asarray(data["shard_size"]) == rows).all()
+    assert (np.asarray(data["shards"]) == np.arange(rows)).all()
+    shards = work.data("label-shards")
+    assert shards["shards"].shape == data["shards"].shape  # one program
+    assert max(work.shard_labels("label-shards")) <= 4  # 10 labels, 4 workers
 
 
 # ------------------------------------------------------------- verdict logic
@@ -152,13 +355,43 @@ def test_noisy_effects_and_interval_bounds():
         (["--profile", "huge"], "profile='huge' must be one of"),
         (["--seed", "-1"], "seed=-1 must be in"),
         (["--cifar10", "/nonexistent"], "--cifar10 needs --profile full"),
+        (["--delay", "nonsense"], "delay='nonsense': unknown delay law"),
+        (["--delay", "exp:rate=-1"], "delay='exp:rate=-1': rate=-1.0 must be"),
+        (["--delay", "trace:path=/nonexistent.csv"], "cannot read the trace"),
+        (["--workers", "x"], "workers='x' must be an integer"),
+        (["--workers", "1"], "workers=1 must be in [2, 4096]"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
-    code = cli.main(["figures", "--out", str(tmp_path / "out"), *args])
+    code = reproduce.main(["--out", str(tmp_path / "out"), *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
-    assert err.startswith("absjax figures: error:")
+    assert err.startswith("python -m paper_figures: error:")
+    if args[0] in ("--profile", "--seed", "--cifar10"):  # absjax figures knows
+        code = cli.main(["figures", "--out", str(tmp_path / "out"), *args])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and err.count("\n") == 1
+        assert err.startswith("absjax figures: error:")
+
+
+def test_delay_and_workers_change_the_profile_and_nothing_else():
+    """``--delay`` and ``--workers``: time in mean steps of the new law, K
+    grids scaled with N (same sizes, so the same configuration counts), local
+    SGD's largest K = N; the phase map untouched."""
+    quick = PROFILES["quick"]
+    p = profiles.customise(quick, "exp:rate=0.5", 16)
+    assert (p.delay, p.time_scale, p.workers) == ("exp:rate=0.5", 2.0, 16)
+    assert (p.horizon, p.t0) == (2 * quick.horizon, 2 * quick.t0)
+    assert p.gradient.configurations == quick.gradient.configurations
+    assert p.local.configurations == quick.local.configurations
+    assert max(p.local.k_grid) == 16 and p.phase == quick.phase
+    assert p.gradient.k0_grid == (2, 4, 8)
+    with pytest.raises(ValueError, match="needs N >= 3"):
+        profiles.scaled_k_grid((1, 2, 4), 8, 2)
+    assert profiles.scaled_k_grid((1, 2, 4), 8, 4) == (1, 2, 3)
+    assert profiles.scaled_k_grid((4, 8), 8, 3) == (2, 3)
+    same = profiles.customise(quick, None, None)
+    assert same == quick
 
 
 def test_out_that_is_a_file_is_refused(tmp_path, capsys):
@@ -170,24 +403,51 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_every_profile_builds_fair_grids(name):
-    """Each profile's simulators build (nothing compiles) and no method gets
-    more configurations than ABS's knob grid x learning-rate grid."""
-    from paper_figures import experiment, studies
-
+    """Each profile's programs build (nothing compiles), every method of a
+    setting gets the same number of configurations, and the phase map's grids
+    too."""
     profile = PROFILES[name]
-    pool = experiment.candidates(profile, experiment.main_objective(profile))
-    sizes = {key: len(configs) for key, configs in pool.items()}
-    assert set(sizes) == set(methods.BY_KEY)
-    assert (
-        max(sizes.values())
-        == sizes["abs"]
-        == len(profile.lr_grid) * len(profile.k_grid)
+    work = workloads.workload(profile)
+    for setting, members in methods.SETTINGS.items():
+        grids = getattr(profile, setting)
+        runner = tuning.Runner(profile, setting, work.objective, {}, "iid", 0)
+        for method in members:
+            configs = methods.configurations(method, grids, profile.workers)
+            assert len(configs) == grids.configurations, (setting, method.key)
+            sims = {runner.simulator(c) for c in configs}
+            for sim in sims:
+                assert sim.rounds % sim.log_every == 0
+                assert sim.rounds // sim.log_every <= profile.logs
+    ph = profile.phase
+    for n in ph.workers:
+        counts = {len(phasemap.configurations(ph, k, n)) for k in phasemap._PROGRAM}
+        assert counts == {len(ph.lr_grid) * len(ph.k_fractions)}
+
+
+@pytest.mark.slow
+def test_a_trace_delay_and_another_n_run_end_to_end_and_are_named(tmp_path):
+    """``--delay trace:path=...`` and ``--workers``: the tiny profile runs on
+    measured durations (long CSV, 6 workers) and the report names the model."""
+    rng = np.random.default_rng(0)
+    csv = tmp_path / "trace.csv"
+    rows = [f"{w},{d:.4f}" for w in range(6) for d in rng.gamma(2.0, 0.5, 40)]
+    csv.write_text("worker,duration\n" + "\n".join(rows) + "\n")
+    spec = f"trace:path={csv},format=long"
+    out = tmp_path / "out"
+    driver = (
+        "import sys; from paper_figures.reproduce import main; "
+        "sys.exit(main(sys.argv[1:]))"
     )
-    assert sizes["sync"] == sizes["async"] == len(profile.lr_grid)
-    for configs in pool.values():
-        for c in configs:
-            assert c.sim.rounds % c.sim.log_every == 0
-            assert c.sim.rounds // c.sim.log_every <= profile.logs
-    assert studies.settings(profile)
-    if name == "full":
-        assert profile.eval_seeds >= 1000
+    argv = ["--profile", "tiny", "--quiet", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, *argv, "--delay", spec, "--workers", "6"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = (out / "report.md").read_text()
+    assert f"`{spec}` per local step (given by `--delay`" in report
+    assert "N = 6 workers" in report
+    assert json.loads((out / "config.json").read_text())["profile"]["workers"] == 6

@@ -64,9 +64,10 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "profile's; the K grids scale with it)",
     )
     p.add_argument(
-        "--jax-cache",
-        default=None,
-        help="folder for JAX's persistent compilation cache (faster re-runs)",
+        "--no-compile-cache",
+        action="store_true",
+        help="do not use JAX's persistent compilation cache (default folder: "
+        "$ABSJAX_COMPILE_CACHE or ~/.cache/absjax/jax; a re-run skips compiles)",
     )
     return p
 
@@ -167,12 +168,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m paper_figures") -
     except UsageError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    import jax
-
-    if args.jax_cache:
-        jax.config.update("jax_compilation_cache_dir", args.jax_cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    from absjax import compile_cache
     from paper_figures import pipeline
+
+    if not args.no_compile_cache:
+        compile_cache.enable()
 
     out = Path(args.out)
     for leftover in out.glob(".*.tmp"):  # a killed run's temporary files

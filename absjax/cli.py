@@ -32,7 +32,7 @@ from absjax import config as cfg
 from absjax import sweep as sweep_lib
 from absjax._validate import check_int
 from absjax.config import DEFAULTS, TYPES, UsageError, build_simulator  # noqa: F401
-from absjax.engine import Simulator
+from absjax.engine import Simulator, layout
 from absjax.engine.memory import resolve_chunk
 from absjax.io import atomic_write, check_out, make_dir
 from absjax.results import Result
@@ -350,6 +350,7 @@ def figures(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``absjax`` command; returns the exit code."""
     try:
+        layout.use_host_cores()  # before JAX starts: chunks on every core
         parser = _parser()
         args, rest = parser.parse_known_args(argv)
         if args.command == "figures":  # paper_figures parses its own options

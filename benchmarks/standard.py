@@ -157,6 +157,7 @@ def child(
         "load": load,  # 1-minute load average when the timing started
         "devices": [str(d) for d in jax.local_devices()],
         "backend": jax.default_backend(),
+        "absjax": os.path.dirname(absjax.__file__),  # which absjax was timed
         "diverged": int((~keep).sum()),
         "final_loss": _mean_ci(result.loss[keep, -1]),
         "round_time": _mean_ci(result.round_time()[keep]),
@@ -165,12 +166,16 @@ def child(
 
 
 def run_child(
-    seeds: int, args: argparse.Namespace, workload: dict | None = None
+    seeds: int,
+    args: argparse.Namespace,
+    workload: dict | None = None,
+    timeout: float | None = None,
 ) -> dict:
     """Runs :func:`child` in a fresh interpreter with ``--devices`` host devices.
 
     ``args`` supplies ``devices``, ``rounds``, ``repeats`` and ``chunk``;
-    ``workload`` is passed on to :func:`child`.
+    ``workload`` is passed on to :func:`child`. A child still running after
+    ``timeout`` seconds (default: no limit) is killed and reported as an error.
     """
     env = dict(os.environ)
     flags = [
@@ -186,7 +191,12 @@ def run_child(
         cmd += ["--chunk", str(args.chunk)]
     if workload:
         cmd += ["--workload", json.dumps(workload)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"seeds": seeds, "error": f"timed out after {timeout:.0f} s (killed)"}
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
             return json.loads(line[len(_MARK) :])

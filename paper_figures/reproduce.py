@@ -132,9 +132,10 @@ def _host_devices() -> None:
     """Two CPU devices (one per core) and XLA's optimisation level 1 unless
     the user set them; a no-op once JAX has started (the numbers do not depend
     on the device count, only the speed)."""
+    from absjax.engine.layout import use_host_cores
+
+    use_host_cores(HOST_DEVICES)
     flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags:
-        flags += f" --xla_force_host_platform_device_count={HOST_DEVICES}"
     if "xla_backend_optimization_level" not in flags:
         flags += f" {OPT_LEVEL}"
     os.environ["XLA_FLAGS"] = flags.strip()

@@ -11,6 +11,7 @@ chunked program, so a grid point's numbers equal a single run's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import jax
@@ -19,6 +20,19 @@ import numpy as np
 
 from absjax._validate import check_int
 from absjax.engine import memory
+
+
+def use_host_cores(count: int | None = None) -> None:
+    """Asks XLA for ``count`` CPU devices (default: one per core) so that
+    chunks of seeds run on every core, unless ``XLA_FLAGS`` already sets a
+    count. It has no effect once JAX's backend has started, and none on the
+    numbers (a seed's numbers do not depend on the devices), only on speed.
+    The commands call it first; a script may too, before it first uses JAX."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        count = count or os.cpu_count() or 1
+        flags += f" --xla_force_host_platform_device_count={count}"
+        os.environ["XLA_FLAGS"] = flags.strip()
 
 
 def layout(seeds: int, seed: int, seed_offset: int, chunk: int) -> tuple[int, int]:

@@ -1,0 +1,23 @@
+"""The GPU benchmark runs on the CPU at its tiny size and writes its JSON."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+
+import gpu  # noqa: E402 (benchmarks/gpu.py)
+
+
+def test_gpu_benchmark_tiny_writes_every_study(tmp_path, capsys):
+    out = tmp_path / "gpu.json"
+    assert gpu.main(["--tiny", "--out", str(out), "--budget", "1"]) == 0
+    report = json.loads(out.read_text())
+    rows = report["rows"]
+    assert {r["study"] for r in rows} == {"standard", "timing", "workers"}
+    ran = [r for r in rows if r["status"] == "ok"]
+    assert len(ran) == 3 and all(r["seed_rounds_per_s"] > 0 for r in ran)
+    (skipped,) = [r for r in rows if r["status"] != "ok"]  # 10^6 seeds > budget
+    assert skipped["seeds"] == 10**6 and skipped["status"].startswith("skipped")
+    assert report["machine"]["backend"] == "cpu"
+    assert "| study | seeds |" in capsys.readouterr().out

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from absjax import catalog, compile_cache, plots, policies
+from absjax import catalog, compile_cache, policies
 from absjax import config as cfg
 from absjax import sweep as sweep_lib
 from absjax._validate import check_int
@@ -299,6 +299,8 @@ def demo(args: argparse.Namespace) -> None:
         frame["method"] = label
         frames.append(frame)
         print(f"{label:22s} round time {_ci(results[label].summary()['round_time'])}")
+    from absjax import plots  # matplotlib: only the demo draws
+
     fig = plots.curves_figure(
         results,
         title=f"Linear regression, N=16 workers, shifted-exponential delays "

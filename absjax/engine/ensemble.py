@@ -79,10 +79,15 @@ class Ensemble:
             for sim, p, g in zip(self.simulators, params, grids, strict=True)
         ]
 
+        serving = [  # a ring of models too short for a tau: per-worker models
+            sim._serving(p)
+            for sim, (p, _, _) in zip(self.simulators, prepared, strict=True)
+        ]
+
         def build():
             programs = [
                 layout.seeds_program(sim._run_seed, history, chunk, axes)
-                for sim, (_, axes, _) in zip(self.simulators, prepared, strict=True)
+                for sim, (_, axes, _) in zip(serving, prepared, strict=True)
             ]
 
             def fn(base_key, seed_indices, params):
@@ -95,6 +100,7 @@ class Ensemble:
 
         key = (
             tuple(layout.grid_key(axes) for _, axes, _ in prepared),
+            tuple(type(sim.jobs.store).__name__ for sim in serving),
             history,
             chunk,
             devices,

@@ -55,13 +55,6 @@ def check_params(sim, params: SimParams) -> None:
     """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
     policy = sim.policy
     policy.check_numbers(params.k, params.tau, sim.num_workers, sim.capacity)
-    bound = sim.jobs.store.staleness_bound
-    if bound is not None and np.any(np.asarray(params.tau) > bound):
-        raise ValueError(
-            f"tau={np.asarray(params.tau).tolist()} exceeds {bound}, the staleness "
-            f"bound this simulator was built for (it keeps the last {bound + 1} "
-            "models); build it with the largest tau you will use"
-        )
     check_positive("lr", params.lr)
     numbers = params.policy
     for which, low, high in (("k_rule", 1, sim.capacity), ("tau_rule", 0, UNBOUNDED)):

@@ -15,6 +15,7 @@ the local devices (:mod:`absjax.engine.layout`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -137,6 +138,7 @@ class Simulator:
             ),
         )
         self._set("_programs", layout.Programs())
+        self._set("_twin", None)
 
     def _set(self, name: str, value) -> None:
         object.__setattr__(self, name, value)
@@ -225,6 +227,21 @@ class Simulator:
         """One communication round (:func:`absjax.engine.step.step`)."""
         return step_lib.step(self, keys, state, params)
 
+    def _serving(self, params: SimParams) -> Simulator:
+        """``self``, or its twin that keeps every worker's model, for prepared
+        ``params`` whose tau exceeds what the ring of models holds (a grid or
+        params above the policy's own tau). Both give the same numbers; they
+        share the compiled programs' cache (the store is part of the key)."""
+        bound = self.jobs.store.staleness_bound
+        if bound is None or np.max(np.asarray(params.tau)) <= bound:
+            return self
+        if self._twin is None:
+            twin = copy.copy(self)
+            store = models_lib.PerWorker()
+            twin._set("jobs", dataclasses.replace(self.jobs, store=store))
+            self._set("_twin", twin)
+        return self._twin
+
     def _run_seed(self, base_key, seed_index, params, history: bool):
         return step_lib.run_seed(self, base_key, seed_index, params, history)
 
@@ -237,7 +254,8 @@ class Simulator:
             )
             return fn, out_spec, devices
 
-        key = (layout.grid_key(grid_axes), history, chunk, devices)
+        store = type(self.jobs.store).__name__
+        key = (layout.grid_key(grid_axes), history, chunk, devices, store)
         return self._programs.run(key, build, args)
 
     def run(
@@ -283,7 +301,7 @@ class Simulator:
         params, grid_axes, grid_values = params_lib.prepare(self, params, grid)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         args = (root_key(seed), seed_indices, params)
-        out = self._execute(grid_axes, history, chunk, devices, args)
+        out = self._serving(params)._execute(grid_axes, history, chunk, devices, args)
         return self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
 
     def describe(self, **run) -> dict[str, Any]:

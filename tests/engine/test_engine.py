@@ -108,7 +108,7 @@ def test_numbers_never_recompile():
     params = sim.params
     changed = params._replace(
         k=jnp.int32(1),
-        tau=jnp.int32(5),
+        tau=jnp.int32(1),  # within the policy's tau = 2 (the ring of models)
         lr=jnp.asarray(0.01),
         delay={
             **params.delay,
@@ -338,7 +338,7 @@ def test_python_and_numpy_numbers_do_not_recompile():
         dict(lr=jnp.float32(0.1)),
         dict(k=3),
         dict(k=np.int64(1)),
-        dict(tau=4),
+        dict(tau=1),
     ):
         sim.run(seeds=2, params=params._replace(**change))
     assert sim.traces == 1
@@ -516,3 +516,24 @@ def test_auto_chunk_on_the_cpu():
     assert memory.resolve_chunk(timing, "auto", 300 * devices) == 512
     assert memory.resolve_chunk(timing, "auto", 10**6) == memory.CPU_TIMING_CHUNK
     assert memory.resolve_chunk(timing, 7, 10**6) == 7
+
+
+def test_a_tau_above_the_ring_runs_on_per_worker_models_with_the_same_numbers():
+    # k_async(tau=1) keeps a ring of 2 models; tau = 4 in a grid needs more
+    ring = absjax.Simulator(
+        8, policies.k_async(3, tau=1), "exp:rate=1", "quadratic:dim=3", rounds=30
+    )
+    wide = absjax.Simulator(
+        8, policies.k_async(3, tau=4), "exp:rate=1", "quadratic:dim=3", rounds=30
+    )
+    assert ring.jobs.store.staleness_bound == 1
+    ring.run(seeds=4, grid={"tau": [0, 1]})
+    assert ring.traces == 1
+    got = ring.run(seeds=4, grid={"tau": [1, 4]})
+    assert ring.traces == 2  # once: the program keeping every worker's model
+    want = wide.run(seeds=4, grid={"tau": [1, 4]})
+    for name, values in want.metrics.items():
+        np.testing.assert_array_equal(got.metrics[name], values, err_msg=name)
+    traces = ring.traces
+    ring.run(seeds=4, seed=1, grid={"tau": [1, 4]})
+    assert ring.traces == traces

@@ -11,7 +11,8 @@ cache load, simulation, result file written), twice in one fresh compilation
 cache folder: **cold** (empty: the first call compiles) and **warm** (the
 second process loads the compiled program from disk). The result file is
 ``--format`` (``parquet``: 6.6M tidy rows for the timing workload; ``nc``: the
-N-d arrays, ``Result.save``).
+N-d arrays, ``Result.save``). The standard workload runs a third time, warm,
+without ``--quiet``: the cost of the progress bar (its blocks of seeds).
 
 The NumPy loop (``numpy_baseline.py``) simulates one seed after the other, so
 its time for S seeds is ``S x rounds / rate``; its rate is measured in this
@@ -63,13 +64,16 @@ LINREG = "linreg:dim=100,samples=4096,batch=32"
 DIM, BATCH = 100, 32
 
 
-def simulate(objective: str, seeds: int, rounds: int, out: Path, cache: Path):
+def simulate(
+    objective: str, seeds: int, rounds: int, out: Path, cache: Path, quiet=True
+):
     """Runs the CLI once; returns (process seconds, simulation seconds)."""
     env = {**os.environ, "ABSJAX_COMPILE_CACHE": str(cache)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "absjax.cli", "simulate", *WORKLOAD]
     command += ["--objective", objective, "--seeds", str(seeds)]
-    command += ["--rounds", str(rounds), "--quiet", "--out", str(out)]
+    command += ["--rounds", str(rounds), "--out", str(out)]
+    command += ["--quiet"] if quiet else []
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
@@ -158,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
                 "speedup_cold": numpy_s / cold,
                 "seed_rounds_per_s_warm": seeds * rounds / warm,
             }
-            if name == "standard":
+            if name == "standard":  # the progress bar's cost (blocks of seeds)
+                shown, shown_sim = simulate(
+                    objective, seeds, rounds, result, cache, False
+                )
+                row["warm_progress_s"], row["simulation_progress_s"] = shown, shown_sim
                 jobs = jobs_started(result)
                 row["gflops"] = jobs * 4 * BATCH * DIM / sim_s / 1e9
                 row["gather_gbps"] = jobs * BATCH * (DIM + 1) * 4 / sim_s / 1e9
@@ -187,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         f"({std['gflops'] / limits['matmul_gflops']:.1%} of the matmul), "
         f"gathered rows {std['gather_gbps']:.2f} GB/s "
         f"({std['gather_gbps'] / limits['copy_gbps']:.1%} of the copy)",
+        f"progress bar (standard, warm): {std['warm_progress_s']:.1f} s "
+        f"(simulation {std['simulation_progress_s']:.1f} s) against "
+        f"{std['warm_s']:.1f} s ({std['simulation_s']:.1f} s) with --quiet",
     ]
     table = "\n".join(lines)
     (out / "table.md").write_text(table + "\n")

@@ -356,7 +356,10 @@ def test_noisy_effects_and_interval_bounds():
         (["--seed", "-1"], "seed=-1 must be in"),
         (["--cifar10", "/nonexistent"], "--cifar10 needs --profile full"),
         (["--delay", "nonsense"], "delay='nonsense': unknown delay law"),
-        (["--delay", "exp:rate=-1"], "delay='exp:rate=-1': rate=-1.0 must be"),
+        (
+            ["--delay", "exp:rate=-1"],
+            "delay='exp:rate=-1': delay law 'exp': rate=-1.0 must be",
+        ),
         (["--delay", "trace:path=/nonexistent.csv"], "cannot read the trace"),
         (["--workers", "x"], "workers='x' must be an integer"),
         (["--workers", "1"], "workers=1 must be in [2, 4096]"),

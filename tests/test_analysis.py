@@ -16,6 +16,7 @@ def _run(*args):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
+@pytest.mark.slow  # about 1 min on 2 cores; test_studies_tiny runs by default
 def test_validation_report_tiny(tmp_path):
     _run("analysis/validation_report.py", "--profile", "tiny", "--out", str(tmp_path))
     report = (tmp_path / "report.md").read_text()

@@ -267,7 +267,26 @@ def recorded():
     return json.loads(FIXTURE.read_text())
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# One case per mechanic and part runs by default; the other cases with --runslow
+# (the whole fixture takes about 4 minutes on 2 cores).
+DEFAULT = {
+    "sync/shifted_exp",
+    "k_batch_sync/constant_ties",
+    "k_async_tau1/gamma_random_speeds",
+    "k_batch_async/markov",
+    "abs_exact_local2/cluster",
+    "ssp1/stragglers",
+    "rennala/exp",
+    "ringmaster_stop/pareto",
+    "k_async_grid/exp",
+    "k_async_timing/stragglers",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in DEFAULT else pytest.param(n, marks=pytest.mark.slow) for n in CASES],
+)
 def test_numbers_are_unchanged(name, recorded, tmp_path):
     want = recorded["cases"][name]
     got = run_case(name, tmp_path)

@@ -442,7 +442,11 @@ class _Float32Quadratic(objectives.Quadratic):
 
 @pytest.mark.parametrize(
     "policy",
-    [policies.k_async(2, tau=1), policies.k_batch_async(2), policies.local_sgd(2)],
+    [
+        policies.k_async(2, tau=1),
+        pytest.param(policies.k_batch_async(2), marks=pytest.mark.slow),
+        pytest.param(policies.local_sgd(2), marks=pytest.mark.slow),
+    ],
 )
 def test_x64_keeps_every_model_dtype(policy):
     with jax.enable_x64(True):
@@ -489,12 +493,13 @@ def test_zero_weight_arrivals_are_dropped_and_counted():
 
 
 @pytest.mark.parametrize(
-    "policy",
-    [policies.k_async(4, tau=3), policies.abs_(k0=2, t0=3.0), policies.rennala(3)],
+    "policy, delay",
+    [
+        (policies.k_async(4, tau=3), "pareto:scale=0.6,alpha=2.5"),
+        (policies.abs_(k0=2, t0=3.0), "lognormal:mu=0,sigma=1"),
+        (policies.rennala(3), "gamma:shape=2,scale=0.5"),
+    ],
     ids=["k_async", "abs", "rennala"],
-)
-@pytest.mark.parametrize(
-    "delay", ["pareto:scale=0.6,alpha=2.5", "lognormal:mu=0,sigma=1"]
 )
 def test_timing_only_numbers_do_not_depend_on_the_chunk(policy, delay):
     # What lets chunk="auto" grow a timing-only run's chunk with its seeds.

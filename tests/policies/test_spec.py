@@ -29,7 +29,11 @@ def _error(spec: str, **context) -> str:
     return message
 
 
-@pytest.mark.parametrize("name,key,param", NUMERIC, ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    "name,key,param",
+    NUMERIC,
+    ids=[f"{name}-{key}" for name, key, _ in NUMERIC],  # stable across processes
+)
 def test_every_numeric_parameter_out_of_range_is_named(name, key, param):
     message = _error(f"{name}:{key}=-1")
     assert message.startswith(f"policy {name!r}: {key}=-1"), message

@@ -20,6 +20,7 @@ import numpy as np
 
 from absjax._validate import check_int
 from absjax.engine import memory
+from absjax.engine._threefry import unrolled_on_cpu
 
 
 def use_host_cores(count: int | None = None) -> None:
@@ -152,5 +153,7 @@ class Programs:
             traced = self._programs[key].trace(*args)
             self.traces += 1
             memory.check_fits(memory.program_bytes(traced.jaxpr))
-            self._compiled[signature] = traced.lower().compile()
+            with unrolled_on_cpu():
+                lowered = traced.lower()
+            self._compiled[signature] = lowered.compile()
         return self._compiled[signature](*args)

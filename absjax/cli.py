@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from absjax import catalog, compile_cache, policies
@@ -232,7 +233,8 @@ def run_with_progress(
             part = sim.run(block, seed, params, seed_offset=first, chunk=chunk)
             parts.append(part)
             bar.update(min(block, seeds - first) * sim.rounds)
-    return _first_seeds(Result.concat(parts), seeds)
+    joined = parts[0] if len(parts) == 1 else Result.concat(parts)
+    return _first_seeds(joined, seeds)
 
 
 def simulate(args: argparse.Namespace) -> None:
@@ -258,12 +260,15 @@ def simulate(args: argparse.Namespace) -> None:
         result.save(out)
         print(f"wrote {out} ({len(result.seeds)} seeds)")
         return
-    frame = result.to_dataframe()  # tidy rows: Parquet for .parquet, else CSV
-    if out.suffix == ".parquet":
-        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
+    if out.suffix == ".parquet":  # tidy rows: Parquet for .parquet, else CSV
+        table = result.to_arrow()
+        atomic_write(out, lambda tmp: pq.write_table(table, tmp))
+        rows = table.num_rows
     else:
+        frame = result.to_dataframe()
         atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
-    print(f"wrote {out} ({len(frame)} rows)")
+        rows = len(frame)
+    print(f"wrote {out} ({rows} rows)")
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from absjax import store
 from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (METRICS: public here)
@@ -135,6 +136,26 @@ class Result:
         >>> len(df), list(df.columns[:4])
         (6, ['policy', 'seed', 'round', 'wall_clock'])
         """
+        return pd.DataFrame(self._columns())
+
+    def to_arrow(self) -> pa.Table:
+        """:meth:`to_dataframe`'s rows as an Arrow table, built without copying
+        the metrics (what ``absjax simulate --out F.parquet`` writes).
+
+        >>> import absjax
+        >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
+        ...                        "quadratic:dim=2", rounds=4, log_every=2)
+        >>> table = sim.run(seeds=3).to_arrow()
+        >>> table.num_rows, table.column_names[:4]
+        (6, ['policy', 'seed', 'round', 'wall_clock'])
+        """
+        columns = self._columns()
+        rows = len(columns["seed"])
+        columns["policy"] = pa.repeat(pa.scalar(self.policy, pa.string()), rows)
+        return pa.table(columns)
+
+    def _columns(self) -> dict[str, Any]:
+        """The tidy rows' columns, flat arrays (``policy``: one string)."""
         shape = self.metrics["loss"].shape
         index = np.indices(shape).reshape(len(shape), -1)
         columns: dict[str, Any] = {"policy": self.policy}
@@ -144,7 +165,7 @@ class Result:
         for name, values in self.metrics.items():
             columns[name] = values.reshape(-1)
         columns["diverged"] = self.diverged.reshape(-1).repeat(shape[-1])
-        return pd.DataFrame(columns)
+        return columns
 
     # ------------------------------------------------------------ N-d arrays
     def to_xarray(self):

@@ -16,14 +16,18 @@ without ``--quiet``: the cost of the progress bar (its blocks of seeds).
 
 The NumPy loop (``numpy_baseline.py``) simulates one seed after the other, so
 its time for S seeds is ``S x rounds / rate``; its rate is measured in this
-process on ``--numpy-seeds`` seeds (model run) and on the same number in timing
-mode (no model, no gradients, no minibatch draws), in the same run.
+process, on as many seeds as take ``--numpy-seconds`` (model run, and timing
+mode: no model, no gradients, no minibatch draws), once before the absjax runs
+and once after them; the table uses the mean of the two (both are in
+``results.json``: this machine's single-core speed varies between runs).
 
 Also measured in the same run, for "the fraction of the machine's limit":
 
-* a large float32 matmul (``jnp.dot``, 2048 x 2048) in GFLOP/s and a large
-  copy (``x + 0`` of 256 MiB, bytes read + written) in GB/s, both jitted and
-  steady, on one device (all cores, through XLA's own threading);
+* a large float32 matmul (``jnp.dot``, 2048 x 2048) in GFLOP/s and two
+  copies in GB/s (bytes read + written): 256 MiB from memory (``x + 1`` on a
+  donated buffer, so that no new pages are touched) and the standard data
+  set's size (4096 x 101 float32, 1.6 MiB, which stays in the caches: the
+  gathered rows come from there), all jitted and steady, on one device;
 * the standard workload's useful work from the warm run: every job computes
   one minibatch gradient (``4 x batch x dim`` FLOPs: ``X_b w`` and
   ``X_b^T r``) and gathers ``batch`` rows of ``dim + 1`` float32 (row and
@@ -100,9 +104,28 @@ def machine_limits() -> dict:
     n = 2048
     a = jnp.ones((n, n), jnp.float32)
     matmul = 2 * n**3 / best(jax.jit(jnp.dot), a, a) / 1e9
-    x = jnp.ones((64 * 2**20,), jnp.float32)  # 256 MiB
-    copy = 2 * x.nbytes / best(jax.jit(lambda v: v + 0), x) / 1e9
-    return {"matmul_gflops": matmul, "copy_gbps": copy}
+    donated = jax.jit(lambda v: v + 1, donate_argnums=0)
+    x = donated(jnp.ones((64 * 2**20,), jnp.float32))  # 256 MiB
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        x = donated(x)
+        x.block_until_ready()
+        times.append(time.perf_counter() - start)
+    copy = 2 * x.nbytes / min(times) / 1e9
+    repeats = 1000  # copies of the data set's size, in one program
+
+    @jax.jit
+    def cached(v):
+        return jax.lax.fori_loop(0, repeats, lambda i, u: u + 1, v)
+
+    small = jnp.ones((4096, DIM + 1), jnp.float32)
+    cache_copy = 2 * small.nbytes * repeats / best(cached, small) / 1e9
+    return {
+        "matmul_gflops": matmul,
+        "copy_gbps": copy,
+        "cache_copy_gbps": cache_copy,
+    }
 
 
 def jobs_started(path: Path) -> int:
@@ -113,6 +136,18 @@ def jobs_started(path: Path) -> int:
     if path.suffix == ".nc":
         return int(absjax.load(path).metrics["jobs_started"].sum())
     return int(pd.read_parquet(path, columns=["jobs_started"])["jobs_started"].sum())
+
+
+def numpy_rates(rounds: int, seconds: float) -> dict[str, float]:
+    """The NumPy loop's rates, each measured on as many seeds as take about
+    ``seconds`` (a first short run sizes the second)."""
+    rates = {}
+    for name, timing_only in (("standard", False), ("timing", True)):
+        seeds = 2
+        rate = numpy_baseline.throughput(seeds, rounds, timing_only=timing_only)
+        seeds = max(seeds, round(seconds * rate / rounds))
+        rates[name] = numpy_baseline.throughput(seeds, rounds, timing_only=timing_only)
+    return rates
 
 
 def machine_text() -> str:
@@ -127,17 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=4096)
     parser.add_argument("--timing-seeds", type=int, default=65536)
     parser.add_argument("--rounds", type=int, default=1000)
-    parser.add_argument("--numpy-seeds", type=int, default=8)
+    parser.add_argument("--numpy-seconds", type=float, default=10.0)
     parser.add_argument("--format", choices=("parquet", "nc"), default="parquet")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/end_to_end"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rounds = args.rounds
-    numpy_rate = {
-        "standard": numpy_baseline.throughput(args.numpy_seeds, rounds),
-        "timing": numpy_baseline.throughput(args.numpy_seeds, rounds, timing_only=True),
-    }
+    before = numpy_rates(rounds, args.numpy_seconds)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, objective, seeds in (
@@ -148,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
             result = Path(tmp) / f"{name}.{args.format}"
             cold, _ = simulate(objective, seeds, rounds, result, cache)
             warm, sim_s = simulate(objective, seeds, rounds, result, cache)
-            numpy_s = seeds * rounds / numpy_rate[name]
             row = {
                 "workload": name,
                 "seeds": seeds,
@@ -156,10 +187,6 @@ def main(argv: list[str] | None = None) -> int:
                 "cold_s": cold,
                 "warm_s": warm,
                 "simulation_s": sim_s,
-                "numpy_rate": numpy_rate[name],
-                "numpy_s": numpy_s,
-                "speedup_warm": numpy_s / warm,
-                "speedup_cold": numpy_s / cold,
                 "seed_rounds_per_s_warm": seeds * rounds / warm,
             }
             if name == "standard":  # the progress bar's cost (blocks of seeds)
@@ -172,6 +199,19 @@ def main(argv: list[str] | None = None) -> int:
                 row["gather_gbps"] = jobs * BATCH * (DIM + 1) * 4 / sim_s / 1e9
             rows.append(row)
             print(json.dumps(row), flush=True)
+    after = numpy_rates(rounds, args.numpy_seconds)
+    for row in rows:
+        name = row["workload"]
+        rate = (before[name] + after[name]) / 2
+        numpy_s = row["seeds"] * rounds / rate
+        row.update(
+            numpy_rate_before=before[name],
+            numpy_rate_after=after[name],
+            numpy_rate=rate,
+            numpy_s=numpy_s,
+            speedup_warm=numpy_s / row["warm_s"],
+            speedup_cold=numpy_s / row["cold_s"],
+        )
     limits = machine_limits()
     lines = [
         "| workload | seeds | rounds | cold s | warm s | simulation s "
@@ -190,11 +230,19 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         f"machine: matmul {limits['matmul_gflops']:.1f} GFLOP/s, copy "
-        f"{limits['copy_gbps']:.1f} GB/s (measured in this run)",
+        f"{limits['copy_gbps']:.1f} GB/s from memory, "
+        f"{limits['cache_copy_gbps']:.1f} GB/s in cache (measured in this run)",
+        "NumPy rates (seed-rounds/s) before / after the absjax runs: "
+        + ", ".join(
+            f"{r['workload']} {r['numpy_rate_before']:,.0f} / "
+            f"{r['numpy_rate_after']:,.0f}"
+            for r in rows
+        ),
         f"standard workload: gradients {std['gflops']:.2f} GFLOP/s "
         f"({std['gflops'] / limits['matmul_gflops']:.1%} of the matmul), "
         f"gathered rows {std['gather_gbps']:.2f} GB/s "
-        f"({std['gather_gbps'] / limits['copy_gbps']:.1%} of the copy)",
+        f"({std['gather_gbps'] / limits['cache_copy_gbps']:.1%} of the in-cache "
+        "copy)",
         f"progress bar (standard, warm): {std['warm_progress_s']:.1f} s "
         f"(simulation {std['simulation_progress_s']:.1f} s) against "
         f"{std['warm_s']:.1f} s ({std['simulation_s']:.1f} s) with --quiet",

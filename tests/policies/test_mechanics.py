@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -94,6 +95,22 @@ def test_finish_rank_is_a_stable_sort():
         x = rng.integers(0, 4, size=9).astype(float)  # many ties
         rank = np.asarray(policies.finish_rank(jnp.asarray(x)))
         np.testing.assert_array_equal(np.argsort(rank), np.argsort(x, kind="stable"))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 16, 17, 100, 256, 257])
+def test_finish_order_is_a_stable_sort_both_ways(n):
+    """Repeated argmin (count <= 8) and the bitonic network (above) both give
+    the stable argsort's first entries: ties by index, blocked jobs (inf)
+    last, for sizes that are and are not powers of two."""
+    rng = np.random.default_rng(n)
+    order = jax.jit(policies.finish_order, static_argnums=1)
+    for _ in range(5):
+        x = rng.integers(0, 4, size=n).astype(np.float32)  # many ties
+        x[rng.random(n) < 0.2] = np.inf
+        expected = np.argsort(x, kind="stable")
+        for count in sorted({1, min(n, 8), min(n, 9), n}):
+            got = np.asarray(order(jnp.asarray(x), count))
+            np.testing.assert_array_equal(got, expected[:count])
 
 
 def test_first_finishers_by_hand():

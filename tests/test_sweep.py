@@ -30,7 +30,6 @@ from sweep_helpers import (
     POINTS,
     TOML,
     UNITS,
-    compiled_once,
     configured,
     file_format,
     read,
@@ -42,26 +41,7 @@ from sweep_helpers import text as _text
 
 from absjax import cli, sweep
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _compile_once():
-    with compiled_once():
-        yield
-
-
-@pytest.fixture(scope="module")
-def cleans(tmp_path_factory):
-    """``cleans(fmt)``: an uninterrupted sweep of CONFIG stored as ``fmt``, run
-    once (do not modify: copy it)."""
-    made = {}
-
-    def clean(fmt: str) -> Path:
-        if fmt not in made:
-            made[fmt] = tmp_path_factory.mktemp(f"clean-{fmt}") / "sweep"
-            sweep.run_sweep(configured(fmt), made[fmt], progress=False)
-        return made[fmt]
-
-    return clean
+pytestmark = pytest.mark.usefixtures("compile_once")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module", params=FORMATS)

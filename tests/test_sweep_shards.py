@@ -22,7 +22,6 @@ from sweep_helpers import (
     FORMATS,
     TOML,
     UNITS,
-    compiled_once,
     configured,
     copy,
     snapshot,
@@ -31,25 +30,7 @@ from sweep_helpers import (
 from absjax import cli, sweep
 from absjax.sweep.shards import WHOLE, Locks, Shard
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _compile_once():
-    with compiled_once():
-        yield
-
-
-@pytest.fixture(scope="module")
-def cleans(tmp_path_factory):
-    """``cleans(fmt)``: an unsharded sweep of CONFIG (do not modify: copy it)."""
-    made = {}
-
-    def clean(fmt: str) -> Path:
-        if fmt not in made:
-            made[fmt] = tmp_path_factory.mktemp(f"clean-{fmt}") / "sweep"
-            sweep.run_sweep(configured(fmt), made[fmt], progress=False)
-        return made[fmt]
-
-    return clean
+pytestmark = pytest.mark.usefixtures("compile_once")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

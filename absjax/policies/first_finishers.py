@@ -33,7 +33,8 @@ _ARGMIN_COUNT = 8
 def finish_order(remaining: jax.Array, count: int) -> jax.Array:
     """The ``count`` first finishers in finishing order, ties broken by worker
     index (both ways below break ties the same way: the numbers do not depend
-    on which one runs). ``remaining`` holds no NaN.
+    on which one runs). ``remaining`` holds no NaN (the network's order of
+    NaN is not argsort's).
 
     >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0]), 3).tolist()
     [1, 2, 3]
@@ -43,14 +44,31 @@ def finish_order(remaining: jax.Array, count: int) -> jax.Array:
     if count > _ARGMIN_COUNT:
         return sorted_order(remaining)[:count]
 
-    def next_finisher(taken, _):
-        i = jnp.argmin(jnp.where(taken, jnp.inf, remaining))  # first among ties
-        i = jnp.where(taken[i], jnp.argmin(taken), i)  # only inf left: first untaken
-        return taken.at[i].set(True), i
+    keys = _ordered_integers(remaining)
+    last = jnp.iinfo(keys.dtype).max  # above every key, inf and NaN included
 
-    taken = jnp.zeros(remaining.shape, bool)
-    _, order = jax.lax.scan(next_finisher, taken, None, length=count)
+    def next_finisher(left, _):
+        i = jnp.argmin(left)  # the first index among ties
+        return left.at[i].set(last), i
+
+    _, order = jax.lax.scan(next_finisher, keys, None, length=count)
     return order
+
+
+def _ordered_integers(x: jax.Array) -> jax.Array:
+    """Signed integers in the order of the floats ``x`` (``-0 < +0``, NaN
+    above inf): the bits, with the magnitude bits of negatives flipped.
+
+    >>> x = jnp.array([2.0, -1.0, jnp.inf, 0.0, -jnp.inf, 0.5])
+    >>> jnp.argsort(_ordered_integers(x)).tolist()
+    [4, 1, 3, 5, 0, 2]
+    """
+    if x.dtype == jnp.float64:
+        bits = jax.lax.bitcast_convert_type(x, jnp.int64)
+    else:
+        bits = jax.lax.bitcast_convert_type(x.astype(jnp.float32), jnp.int32)
+    negative = bits >> (bits.dtype.itemsize * 8 - 1)  # -1 for negatives, else 0
+    return bits ^ (negative & jnp.iinfo(bits.dtype).max)
 
 
 def sorted_order(x: jax.Array) -> jax.Array:

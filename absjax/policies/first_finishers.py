@@ -56,13 +56,16 @@ def finish_order(remaining: jax.Array, count: int) -> jax.Array:
 
 
 def _ordered_integers(x: jax.Array) -> jax.Array:
-    """Signed integers in the order of the floats ``x`` (``-0 < +0``, NaN
-    above inf): the bits, with the magnitude bits of negatives flipped.
+    """Signed integers in the order of the floats ``x``, equal where they are
+    equal (``-0 == +0``, as in the network's comparisons), NaN above inf: the
+    bits, with the magnitude bits of negatives flipped.
 
-    >>> x = jnp.array([2.0, -1.0, jnp.inf, 0.0, -jnp.inf, 0.5])
-    >>> jnp.argsort(_ordered_integers(x)).tolist()
-    [4, 1, 3, 5, 0, 2]
+    >>> x = jnp.array([2.0, -1.0, jnp.inf, 0.0, -jnp.inf, 0.5, -0.0])
+    >>> keys = _ordered_integers(x)
+    >>> jnp.argsort(keys, stable=True).tolist(), bool(keys[3] == keys[6])
+    ([4, 1, 3, 6, 5, 0, 2], True)
     """
+    x = jnp.where(x == 0, jnp.zeros_like(x), x)  # -0 -> +0
     if x.dtype == jnp.float64:
         bits = jax.lax.bitcast_convert_type(x, jnp.int64)
     else:

@@ -24,9 +24,9 @@ from absjax.policies.round import Arrivals
 # finish_order finds up to this many first finishers by repeated argmin (O(N
 # count)), more by a bitonic sorting network (O(N log^2 N), all of it
 # vectorised). On XLA:CPU, with 64 seeds, argmin was the faster for count <= 8
-# and the network for count >= 16 (N = 16 to 1024; 1.8-3x at count = 16 to
-# 32); XLA:CPU's own sort (a comparator called per comparison) and lax.top_k
-# were 3-4x slower than the network at N = 256 to 4096.
+# (N = 16 to 1024) and the network for count = 16 to 32 (N = 64 to 512,
+# 1.75-3x); XLA:CPU's own sort (a comparator called per comparison) and
+# lax.top_k were 3-4x slower than the network at N = 256 to 4096.
 _ARGMIN_COUNT = 8
 
 

@@ -291,8 +291,9 @@ class Simulator:
             ``policy.k_rule.t0``.
           history: also return per-round diagnostics and the model at each log.
           seed_offset: index of the first seed (for chunked runs).
-          chunk: seeds vmapped together (``"auto"``: 64 on the CPU, 64 to
-            1024 with the seeds for timing-only runs, as many as fit on an
+          chunk: seeds vmapped together (``"auto"``: on the CPU up to 64, as
+            many as keep a round's arrays in the caches, and for timing-only
+            runs up to 1024 with the seeds; as many as fit on an
             accelerator); larger uses more memory.
         """
         chunk = memory.resolve_chunk(self, chunk, seeds)

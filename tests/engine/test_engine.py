@@ -516,11 +516,29 @@ def test_auto_chunk_on_the_cpu():
     timing = absjax.Simulator(16, policies.k_async(4), "exp:rate=1", "timing")
     model = absjax.Simulator(16, policies.k_async(4), "exp:rate=1", "quadratic:dim=3")
     devices = jax.local_device_count()
+    # a model run: 64 at most, whatever the seeds; a timing-only run: the seeds
+    # per device rounded up to a power of two, at most 1024
+    assert memory.resolve_chunk(model, "auto", 1) == memory.CPU_CHUNK
     assert memory.resolve_chunk(model, "auto", 10**5) == memory.CPU_CHUNK
-    assert memory.resolve_chunk(timing, "auto", 8) == memory.CPU_CHUNK
+    assert memory.resolve_chunk(timing, "auto", 1) == 1
+    assert memory.resolve_chunk(timing, "auto", 5 * devices) == 8
     assert memory.resolve_chunk(timing, "auto", 300 * devices) == 512
     assert memory.resolve_chunk(timing, "auto", 10**6) == memory.CPU_TIMING_CHUNK
     assert memory.resolve_chunk(timing, 7, 10**6) == 7
+
+
+@pytest.mark.parametrize("objective", ["linreg:dim=100", "timing"])
+def test_auto_chunk_keeps_a_round_in_the_cpu_caches(objective):
+    # N = 512: a round's working set is too large for 64 seeds in the caches
+    from absjax.engine import memory
+
+    sim = absjax.Simulator(512, policies.k_async(128), "exp:rate=1", objective)
+    per_seed = memory.working_bytes(sim)
+    chunk = memory.resolve_chunk(sim, "auto", 10**5)
+    assert chunk & (chunk - 1) == 0 and chunk < memory.CPU_CHUNK
+    assert chunk * per_seed <= memory.CPU_CACHE_BYTES < 2 * chunk * per_seed
+    alone = chunk if sim.objective.has_loss else 1  # a model run: seeds do not matter
+    assert memory.resolve_chunk(sim, "auto", 1) == alone
 
 
 def test_a_tau_above_the_ring_runs_on_per_worker_models_with_the_same_numbers():

@@ -43,6 +43,9 @@ import jax.numpy as jnp
 # convert MHLO to StableHLO", from its mulhi): kept out until that is fixed.
 STREAM_VERSION = 1
 PRNG_IMPL = "threefry2x32"
+# More arrivals than this in a round are computed in blocks of this many (a
+# loop), so that a block's minibatches stay in the CPU's caches.
+ARRIVAL_BLOCK = 64
 
 
 def root_key(seed: int) -> jax.Array:
@@ -62,6 +65,23 @@ def seed_keys(base_key: jax.Array, seed_index) -> RunKeys:
     """The keys of a global seed index (independent of batching)."""
     key_seed = jax.random.fold_in(base_key, seed_index)
     return RunKeys(*jax.random.split(key_seed, 3))
+
+
+def _materialized(x: jax.Array) -> jax.Array:
+    """``x`` computed into a buffer of its own; integer arrays (minibatch
+    indices) only, others are returned as they are.
+
+    XLA:CPU fuses the hash that draws a minibatch's indices into the gather
+    that reads its rows, and the fused loop recomputes the hash for every
+    gathered element: once per feature of every row. A scatter is never fused
+    into its consumers, so scattering the indices into zeros (exact) hashes
+    them once: the standard workload's gradients ran 2.2x faster.
+    """
+    if not jnp.issubdtype(x.dtype, jnp.integer) or x.ndim == 0:
+        return x
+    flat = x.reshape(-1)
+    where = jnp.arange(flat.size)
+    return jnp.zeros_like(flat).at[where].add(flat).reshape(x.shape)
 
 
 def job_round(read: jax.Array, slot: jax.Array) -> jax.Array:
@@ -127,6 +147,9 @@ class Jobs:
         local steps U stacked ones (step ``j`` from ``fold_in(key, j)``)."""
         key = jax.random.fold_in(keys.batch, r + 1)
         key = jax.random.fold_in(key, slot * self.num_workers + worker)
+        key = jax.random.wrap_key_data(
+            _materialized(jax.random.key_data(key)), impl=PRNG_IMPL
+        )
         if self.local_steps == 1:
             return self.objective.sample(key, data, worker)
         return jax.vmap(
@@ -179,7 +202,10 @@ class Jobs:
             return self.update(params, model, samples)
 
         models = self.models_read(workers, which, w)
-        return jax.vmap(one)(which, rounds, slots, models)
+        arrivals = (which, rounds, slots, models)
+        if which.shape[0] <= ARRIVAL_BLOCK:
+            return jax.vmap(one)(*arrivals)
+        return jax.lax.map(lambda a: one(*a), arrivals, batch_size=ARRIVAL_BLOCK)
 
     def weigh(self, params, staleness: jax.Array, workers, which, w) -> jax.Array:
         """Weights ``omega`` of the arrivals of workers ``which`` (``staleness``'s

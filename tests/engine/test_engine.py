@@ -560,3 +560,21 @@ def test_a_tau_above_the_ring_runs_on_per_worker_models_with_the_same_numbers():
     traces = ring.traces
     ring.run(seeds=4, seed=1, grid={"tau": [1, 4]})
     assert ring.traces == traces
+
+
+@pytest.mark.parametrize("policy", [policies.k_async(5, tau=2), policies.local_sgd(4, 3)])
+def test_arrivals_computed_in_blocks_give_the_same_numbers(monkeypatch, policy):
+    # A round with more arrivals than jobs.ARRIVAL_BLOCK loops over blocks of them
+    from absjax.engine import jobs
+
+    def run():
+        sim = absjax.Simulator(
+            12, policy, "exp:rate=1", "linreg:dim=4,samples=64,batch=4", rounds=20
+        )
+        return sim.run(seeds=3, seed=5, chunk=2)
+
+    want = run()
+    monkeypatch.setattr(jobs, "ARRIVAL_BLOCK", 2)
+    got = run()
+    for name, values in want.metrics.items():
+        np.testing.assert_array_equal(got.metrics[name], values, err_msg=name)

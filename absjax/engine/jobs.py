@@ -68,17 +68,15 @@ def seed_keys(base_key: jax.Array, seed_index) -> RunKeys:
 
 
 def _materialized(x: jax.Array) -> jax.Array:
-    """``x`` computed into a buffer of its own; integer arrays (minibatch
-    indices) only, others are returned as they are.
+    """An integer array ``x`` (a key's data), computed into a buffer of its own.
 
-    XLA:CPU fuses the hash that draws a minibatch's indices into the gather
-    that reads its rows, and the fused loop recomputes the hash for every
-    gathered element: once per feature of every row. A scatter is never fused
-    into its consumers, so scattering the indices into zeros (exact) hashes
-    them once: the standard workload's gradients ran 2.2x faster.
+    XLA:CPU fuses the two ``fold_in`` hashes that make a job's minibatch key
+    into the kernel that gathers the minibatch's rows, where they are computed
+    again for the rows (measured: linear regression at N = 1024, K = 256
+    arrivals, 550 us per seed-round with the fusion, 262 without). A scatter
+    is never fused into its consumers, so scattering ``x`` into zeros (exact)
+    computes it once.
     """
-    if not jnp.issubdtype(x.dtype, jnp.integer) or x.ndim == 0:
-        return x
     flat = x.reshape(-1)
     where = jnp.arange(flat.size)
     return jnp.zeros_like(flat).at[where].add(flat).reshape(x.shape)

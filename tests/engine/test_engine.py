@@ -562,7 +562,9 @@ def test_a_tau_above_the_ring_runs_on_per_worker_models_with_the_same_numbers():
     assert ring.traces == traces
 
 
-@pytest.mark.parametrize("policy", [policies.k_async(5, tau=2), policies.local_sgd(4, 3)])
+@pytest.mark.parametrize(
+    "policy", [policies.k_async(5, tau=2), policies.local_sgd(4, 3)]
+)
 def test_arrivals_computed_in_blocks_give_the_same_numbers(monkeypatch, policy):
     # A round with more arrivals than jobs.ARRIVAL_BLOCK loops over blocks of them
     from absjax.engine import jobs

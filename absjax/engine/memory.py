@@ -45,7 +45,7 @@ CPU_CHUNK = 64  # the most seeds per chunk of a model run on the CPU
 CPU_TIMING_CHUNK = 1024  # ... of a timing-only run on the CPU
 # A chunk's round working set on the CPU: measured on a 2-core Zen 5 (1 MiB
 # L2 per core, 32 MiB L3), standard workload at N = 64 and 256 or dim 1000:
-# chunks of 1.7-7 MiB ran 1.6-2.7x faster than ones of 13-55 MiB.
+# chunks of 1.7-7 MiB ran 1.7-2.7x faster than ones of 13-55 MiB.
 CPU_CACHE_BYTES = 4 * 2**20
 ACCELERATOR_SHARE = 0.5  # the share of an accelerator's memory the auto chunk uses
 ACCELERATOR_MAX_CHUNK = 2**17

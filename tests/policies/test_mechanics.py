@@ -113,6 +113,26 @@ def test_finish_order_is_a_stable_sort_both_ways(n):
             np.testing.assert_array_equal(got, expected[:count])
 
 
+@pytest.mark.parametrize("n", [1024, 1500])
+def test_finish_order_by_selection_is_the_stable_sort(n):
+    """From 1024 workers on, count <= N / 2 first finishers are selected by a
+    threshold and then sorted: the same order as the stable argsort, with ties
+    at the threshold, blocked jobs, -0 and +0, and negative times."""
+    rng = np.random.default_rng(n)
+    order = jax.jit(policies.finish_order, static_argnums=1)
+    for ties in (False, True):
+        x = rng.exponential(size=n).astype(np.float32)
+        if ties:
+            x = np.floor(4 * x)
+        x[rng.random(n) < 0.2] = np.inf
+        x[rng.random(n) < 0.05] = -0.0
+        x[rng.random(n) < 0.05] = -1.5
+        expected = np.argsort(x, kind="stable")
+        for count in (9, 100, n // 2):
+            got = np.asarray(order(jnp.asarray(x), count))
+            np.testing.assert_array_equal(got, expected[:count])
+
+
 def test_first_finishers_by_hand():
     # t = 2; remaining [3, 1, 1, 2], K = 2: workers 1 and 2 (tie: by index)
     # arrive at 1; their reads 1 and 0 give staleness 1 and 2, weights 1/2, 1/3;

@@ -80,28 +80,28 @@ class Result:
     ) -> Result:
         """Builds a Result from the engine's stacked ``LogRow`` arrays (whose
         names are the metrics', :data:`METRICS`)."""
-        aggregated = rows.jobs_aggregated.astype(np.int64)
+        aggregated = rows.jobs_aggregated.astype(np.int64, copy=False)
         tau = rows.tau.astype(np.float64)
         tau[rows.tau >= UNBOUNDED] = np.inf
         metrics = {
-            "round": rows.round.astype(np.int64),
-            "wall_clock": rows.clock.astype(np.float64)
-            - rows.clock_error.astype(np.float64),
-            "loss": rows.loss.astype(np.float64),
-            "k": rows.k.astype(np.int64),
+            "round": rows.round.astype(np.int64, copy=False),
+            "wall_clock": rows.clock.astype(np.float64, copy=False)
+            - rows.clock_error.astype(np.float64, copy=False),
+            "loss": rows.loss.astype(np.float64, copy=False),
+            "k": rows.k.astype(np.int64, copy=False),
             "tau": tau,
             "staleness_mean": rows.staleness_sum / np.maximum(aggregated, 1),
-            "staleness_max": rows.staleness_max.astype(np.int64),
+            "staleness_max": rows.staleness_max.astype(np.int64, copy=False),
         }
         for name in ("uploads", "downloads", "jobs_started"):
-            metrics[name] = getattr(rows, name).astype(np.int64)
+            metrics[name] = getattr(rows, name).astype(np.int64, copy=False)
         metrics["jobs_aggregated"] = aggregated
         for name in ("jobs_wasted", "jobs_discarded", "jobs_dropped"):
-            metrics[name] = getattr(rows, name).astype(np.int64)
+            metrics[name] = getattr(rows, name).astype(np.int64, copy=False)
         for name in ("idle_time", "loss_estimate"):
-            metrics[name] = getattr(rows, name).astype(np.float64)
+            metrics[name] = getattr(rows, name).astype(np.float64, copy=False)
         if metric_name:
-            metrics[metric_name] = rows.metric.astype(np.float64)
+            metrics[metric_name] = rows.metric.astype(np.float64, copy=False)
         return cls(
             metrics=metrics,
             diverged_round=diverged,

@@ -118,6 +118,23 @@ def jit_over_devices(fn, out_spec, devices: int):
     return jax.jit(fn)
 
 
+def to_host(x, dtype=None) -> np.ndarray:
+    """A NumPy copy of a program output, cast to ``dtype`` while each device's
+    shard is copied into its place: no gathered intermediate (``np.asarray``
+    of a sharded array gathers it into new memory first, and on the CPU
+    touching new memory costs more than the copy). Building the Result of
+    65,536 seeds x 100 rows of timing-only metrics on two devices: 3.7-3.8 s
+    with a gather then a cast, 3.1-3.2 s this way (medians of 4, 2-core Zen 5)."""
+    shards = getattr(x, "addressable_shards", ())
+    if len(shards) < 2:
+        return np.array(x, dtype)
+    out = np.empty(x.shape, dtype or x.dtype)
+    for shard in shards:
+        if shard.replica_id == 0:
+            out[shard.index] = np.asarray(shard.data)
+    return out
+
+
 def grid_key(grid_axes) -> tuple:
     """A hashable key of a grid's layout (``None``: no grid)."""
     return jax.tree.structure(grid_axes), tuple(jax.tree.leaves(grid_axes))

@@ -343,13 +343,16 @@ class Simulator:
         (``chunk`` and ``params`` only describe the run: ``None``, unknown)."""
         grid_shape = tuple(len(v) for v in grid_values.values())
 
-        def arrange(x):
-            x = np.asarray(x)
+        def arrange(x, dtype=None):
+            x = layout.to_host(x, dtype)
             if not grid_shape:
                 return x[:seeds]
             return x[:, :seeds].reshape(grid_shape + (seeds,) + x.shape[2:])
 
-        rows, extra, diverged = jax.tree.map(arrange, out)
+        rows, extra, diverged = out
+        # The rows widened as they are copied (the Result's 64-bit metrics).
+        rows = jax.tree.map(lambda x: arrange(x, _wide(x.dtype)), rows)
+        extra, diverged = jax.tree.map(arrange, (extra, diverged))
         return Result.from_rows(
             rows,
             np.asarray(diverged),
@@ -365,6 +368,12 @@ class Simulator:
                 seed=seed, seed_offset=seed_offset, chunk=chunk, params=params
             ),
         )
+
+
+def _wide(dtype) -> np.dtype:
+    """The 64-bit dtype of a float or integer dtype (a Result's metrics)."""
+    kind = np.dtype(dtype).kind
+    return np.dtype({"f": np.float64, "i": np.int64, "u": np.int64}.get(kind, dtype))
 
 
 def _repr(value) -> str:

@@ -76,7 +76,13 @@ SHARDED_SCRIPT = textwrap.dedent("""
     sim = absjax.Simulator(6, policies.k_async(2, tau=2), "{delay}", "{objective}",
                            rounds=60, log_every=10, lr=0.05)
     r = sim.run(seeds=7, seed=2, chunk=2)
-    json.dump({{k: v.tolist() for k, v in r.metrics.items()}}, sys.stdout)
+    g = sim.run(seeds=3, seed=1, chunk=1, grid={{"lr": [0.05, 0.1]}}, history=True)
+    json.dump({{
+        "plain": {{k: v.tolist() for k, v in r.metrics.items()}},
+        "dtypes": {{k: str(v.dtype) for k, v in r.metrics.items()}},
+        "grid": {{k: v.tolist() for k, v in g.metrics.items()}},
+        "history": [x.tolist() for x in jax.tree.leaves(g.history)],
+    }}, sys.stdout)
 """)
 
 
@@ -98,7 +104,17 @@ def test_four_device_sharding_is_bit_identical():
     single = _sim().run(seeds=7, seed=2, chunk=2)
     assert jax.local_device_count() == 1
     for name, values in single.metrics.items():
-        np.testing.assert_array_equal(values, np.asarray(sharded[name]), err_msg=name)
+        np.testing.assert_array_equal(
+            values, np.asarray(sharded["plain"][name]), err_msg=name
+        )
+        assert str(values.dtype) == sharded["dtypes"][name], name
+    # A grid with history: its shards are copied to the host in place too.
+    grid = _sim().run(seeds=3, seed=1, chunk=1, grid={"lr": [0.05, 0.1]}, history=True)
+    for name, values in grid.metrics.items():
+        np.testing.assert_array_equal(values, np.asarray(sharded["grid"][name]))
+    leaves = jax.tree.leaves(grid.history)
+    for ours, theirs in zip(leaves, sharded["history"], strict=True):
+        np.testing.assert_array_equal(ours, np.asarray(theirs))
 
 
 def test_numbers_never_recompile():

@@ -28,13 +28,18 @@ from absjax.policies.round import Arrivals
 # 1.75-3x); XLA:CPU's own sort (a comparator called per comparison) and
 # lax.top_k were 3-4x slower than the network at N = 256 to 4096.
 _ARGMIN_COUNT = 8
-# From this many workers on, when count <= N / 2, the count first finishers
-# are selected first (a threshold found bit by bit: 32 counting passes, O(N))
-# and only they go through the network: with 128 seeds, N = 4096 and count =
-# 1024 the network took 163-222 us a seed, the selection 78-83; N = 10^4,
-# count = 2500: 1690-1840 against 370-415; N = 2048, count = 1024: 70 against
-# 61; below 1024 workers they were even.
-_SELECT_WORKERS = 1024
+# Where the first finishers are selected before the network sorts them (a
+# threshold found bit by bit: 32 counting passes, O(N)): from 256 workers on
+# for count <= N / 4, from 1024 on for count <= N / 2. With 128 seeds, a seed
+# took (network -> selection, us): N = 4096, count = 1024: 163-222 -> 78-83;
+# count = 2048: 269 -> 160; N = 10^4, count = 2500: 1690-1840 -> 370-415;
+# N = 2048, count = 1024: 70 -> 61; N = 256 and 512, count = N / 4: 1.2x and
+# 1.4x faster in the timing-only engine; N = 256 and 512, count = N / 2, and
+# N = 64, count = 16: even or slower.
+
+
+def _selects(n: int, count: int) -> bool:
+    return n >= 256 and 4 * count <= n or n >= 1024 and 2 * count <= n
 
 
 def finish_order(remaining: jax.Array, count: int) -> jax.Array:
@@ -50,7 +55,7 @@ def finish_order(remaining: jax.Array, count: int) -> jax.Array:
     [1, 2, 5, 6, 9]
     """
     n = remaining.shape[0]
-    if count > _ARGMIN_COUNT and n >= _SELECT_WORKERS and 2 * count <= n:
+    if count > _ARGMIN_COUNT and _selects(n, count):
         first = first_set(remaining, count)
         return first[sorted_order(remaining[first])]
     if count > _ARGMIN_COUNT:

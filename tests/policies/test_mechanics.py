@@ -113,11 +113,12 @@ def test_finish_order_is_a_stable_sort_both_ways(n):
             np.testing.assert_array_equal(got, expected[:count])
 
 
-@pytest.mark.parametrize("n", [1024, 1500])
+@pytest.mark.parametrize("n", [256, 300, 1024, 1500])
 def test_finish_order_by_selection_is_the_stable_sort(n):
-    """From 1024 workers on, count <= N / 2 first finishers are selected by a
-    threshold and then sorted: the same order as the stable argsort, with ties
-    at the threshold, blocked jobs, -0 and +0, and negative times."""
+    """From 256 workers on (count <= N / 4) and 1024 (count <= N / 2), the
+    first finishers are selected by a threshold and then sorted: the same
+    order as the stable argsort, with ties at the threshold, blocked jobs, -0
+    and +0, and negative times."""
     rng = np.random.default_rng(n)
     order = jax.jit(policies.finish_order, static_argnums=1)
     for ties in (False, True):
@@ -128,7 +129,7 @@ def test_finish_order_by_selection_is_the_stable_sort(n):
         x[rng.random(n) < 0.05] = -0.0
         x[rng.random(n) < 0.05] = -1.5
         expected = np.argsort(x, kind="stable")
-        for count in (9, 100, n // 2):
+        for count in (9, n // 4, n // 2):
             got = np.asarray(order(jnp.asarray(x), count))
             np.testing.assert_array_equal(got, expected[:count])
 

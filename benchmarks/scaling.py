@@ -565,6 +565,7 @@ def figure(rows: list[dict], args: argparse.Namespace, subtitle: str):
         top, bottom = axs[0, col], axs[1, col]
         sel = [r for r in rows if r["axis"] == axis]
         ticks = sorted({r["value"] for r in sel})
+        mem = {}  # objective -> {value: peak RSS}
         for obj in (LINREG, TIMING):
             ok = sorted(
                 (r for r in sel if r["objective"] == obj and r["status"] == "ok"),
@@ -587,16 +588,19 @@ def figure(rows: list[dict], args: argparse.Namespace, subtitle: str):
                         fontsize=7.5,
                         color=style[impl, obj]["color"],
                     )
-            mem = [(r["value"], r["peak_rss_mib"]) for r in ok]
-            bottom.plot(*zip(*mem, strict=True), **style[ABSJAX, obj])
-            for x, y in mem:
+            mem[obj] = {r["value"]: r["peak_rss_mib"] for r in ok}
+            bottom.plot(*zip(*mem[obj].items(), strict=True), **style[ABSJAX, obj])
+        for obj, points in mem.items():  # a label on the side away from the other
+            others = [m for o, m in mem.items() if o != obj]
+            for x, y in points.items():
+                above = all(y >= m.get(x, -1) for m in others)
                 bottom.annotate(
                     f"{y:,.0f}",
                     (x, y),
-                    xytext=(0, 5 if obj == LINREG else -6),
+                    xytext=(0, 5 if above else -6),
                     textcoords="offset points",
                     ha="center",
-                    va="bottom" if obj == LINREG else "top",
+                    va="bottom" if above else "top",
                     fontsize=7.5,
                     color=style[ABSJAX, obj]["color"],
                 )

@@ -39,6 +39,7 @@ _ARGMIN_COUNT = 8
 
 
 def _selects(n: int, count: int) -> bool:
+    """Whether :func:`finish_order` selects before it sorts (measured above)."""
     return n >= 256 and 4 * count <= n or n >= 1024 and 2 * count <= n
 
 
@@ -98,9 +99,8 @@ def first_set(remaining: jax.Array, count: int) -> jax.Array:
     The ``count``-th smallest key ``a`` (:func:`_ordered_integers`, as
     unsigned) is built bit by bit from the top: a bit is kept where fewer than
     ``count`` keys lie below the candidate (32 counting passes over the jobs,
-    64 for float64).
-    The finishers are the keys below ``a`` and, of those equal to ``a``, the
-    first by index; a prefix sum gives each its place.
+    64 for float64). The finishers are the keys below ``a`` and, of those
+    equal to ``a``, the first by index; a prefix sum gives each its place.
 
     >>> first_set(jnp.array([3.0, 1.0, 1.0, 2.0, 1.0]), 3).tolist()
     [1, 2, 4]

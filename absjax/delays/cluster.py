@@ -206,13 +206,18 @@ class Delay:
         first job, drawn from the stationary law). ``key`` is the jobs' key,
         the one :meth:`sample` takes; the chain uses its own stream
         ``fold_in(key, CHAIN_STREAM)``, so the other draws do not change.
+        With ``markov_slow = 0`` no job is ever slow, and nothing is drawn.
         """
-        u = jax.random.uniform(jax.random.fold_in(key, CHAIN_STREAM), shape)
-        if previous is None:
-            return u < self.stationary_slow(params)
-        stay = u >= params["markov_recover"]  # slow -> slow
-        fall = u < params["markov_slow"]  # normal -> slow
-        return jnp.where(previous, stay, fall)
+
+        def draw():
+            u = jax.random.uniform(jax.random.fold_in(key, CHAIN_STREAM), shape)
+            if previous is None:
+                return u < self.stationary_slow(params)
+            stay = u >= params["markov_recover"]  # slow -> slow
+            fall = u < params["markov_slow"]  # normal -> slow
+            return jnp.where(previous, stay, fall)
+
+        return _unless_zero(params["markov_slow"], draw, shape)
 
     def sample(
         self,
@@ -242,9 +247,10 @@ class Delay:
         draws = steps if local_duration == "sum" else 1
         full = (draws, *shape) if draws > 1 else shape
         x = speed * _draw(self.compute, key_compute, params["compute"], full, worker)
-        # Always drawn, so that a straggler_prob set later in params (a sweep
-        # from 0) takes effect: a probability is a number, not structure.
-        straggle = jax.random.bernoulli(key_straggle, params["straggler_prob"], full)
+        p = params["straggler_prob"]
+        straggle = _unless_zero(
+            p, lambda: jax.random.bernoulli(key_straggle, p, full), full
+        )
         x = jnp.where(straggle, x * params["straggler_factor"], x)
         if slow is not None:
             x = jnp.where(slow, x * params["markov_factor"], x)
@@ -306,6 +312,24 @@ class Delay:
         normal = (1 - p) * law.cdf(lp, x) + p * law.cdf(lp, x / m)
         slow = (1 - p) * law.cdf(lp, x / f) + p * law.cdf(lp, x / (m * f))
         return (1 - pi) * normal + pi * slow
+
+
+def _unless_zero(probability, draw, shape) -> jax.Array:
+    """``draw()``, booleans of ``shape`` that are all ``False`` at
+    ``probability`` 0, without drawing them at 0.
+
+    In a compiled program this is a runtime branch (``lax.cond``), not
+    structure: a sweep from 0 needs no new program and gives the numbers of
+    drawing always, but at 0 no hashes are computed (the timing-only round
+    drew the straggler and chain uniforms of every worker every round, 2 of
+    its 3 hashes per worker). Under a ``vmap`` over probabilities both
+    branches run. A concrete probability (eager calls, the replay of
+    :meth:`~absjax.engine.jobs.Jobs.draws`) decides in Python: an eager
+    ``lax.cond`` would compile its branches again at every call.
+    """
+    if not isinstance(probability, jax.core.Tracer):
+        return draw() if probability > 0 else jnp.zeros(shape, bool)
+    return jax.lax.cond(probability > 0, draw, lambda: jnp.zeros(shape, bool))
 
 
 def _draw(law: Law, key, params, shape, worker):

@@ -450,6 +450,35 @@ def test_straggler_prob_from_params_is_sampled():
     _assert_moments(d, x, params=params)
 
 
+def test_straggler_and_chain_draws_same_compiled_or_eager():
+    """At probability 0 the straggler and chain draws are skipped (a runtime
+    branch when compiled, a Python one when eager): the same numbers both
+    ways, and one program for every probability."""
+    d = Delay(delays.exponential(1.0), straggler_factor=4.0, markov_factor=3.0)
+    key, speed = jax.random.key(3), jnp.ones((64,))
+    previous = jnp.arange(64) % 2 == 0
+    base = d.compute.sample(jax.random.split(key, 4)[0], d.compute.params, (64,))
+
+    def durations(params):
+        slow = d.chain(key, params, (64,), previous)
+        return d.sample(key, params, speed, slow=slow), slow
+
+    compiled = jax.jit(durations)
+    for p in (0.0, 0.3):
+        numbers = {**d.params, "straggler_prob": p, "markov_slow": p}
+        numbers = jax.tree.map(jnp.asarray, numbers)
+        x, slow = compiled(numbers)
+        x_eager, slow_eager = durations(numbers)
+        np.testing.assert_array_equal(x, x_eager)
+        np.testing.assert_array_equal(slow, slow_eager)
+        if p == 0:  # nothing drawn: no straggler, no slow job
+            assert not slow.any()
+            np.testing.assert_array_equal(x, base)
+        else:
+            assert slow.any() and (x != base).any()
+    assert compiled._cache_size() == 1
+
+
 def test_communication_adds_means_and_variances():
     compute = delays.exponential(2.0)
     upload = delays.uniform(0.1, 0.3)

@@ -93,8 +93,14 @@ DELAYS = {
 CASES = [(p, "shifted_exp") for p in POLICIES] + [
     (p, "constant_ties") for p in POLICIES
 ]
+# Each other delay model once by default, every pairing with --runslow.
+DEFAULT_PAIRS = {
+    ("k_sync", "random_speeds"),
+    ("k_async_tau1", "pareto"),
+    ("k_batch_async", "cluster"),
+}
 CASES += [
-    (p, d)
+    (p, d) if (p, d) in DEFAULT_PAIRS else pytest.param(p, d, marks=pytest.mark.slow)
     for p in ("k_sync", "k_async_tau1", "k_batch_async", "async")
     for d in ("pareto", "cluster", "random_speeds")
 ]

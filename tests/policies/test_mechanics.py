@@ -113,7 +113,9 @@ def test_finish_order_is_a_stable_sort_both_ways(n):
             np.testing.assert_array_equal(got, expected[:count])
 
 
-@pytest.mark.parametrize("n", [256, 300, 1024, 1500])
+@pytest.mark.parametrize(
+    "n", [256, 300, pytest.param(1024, marks=pytest.mark.slow), 1500]
+)
 def test_finish_order_by_selection_is_the_stable_sort(n):
     """From 256 workers on (count <= N / 4) and 1024 (count <= N / 2), the
     first finishers are selected by a threshold and then sorted: the same

@@ -399,7 +399,10 @@ def _local_sim(policy, lr):
     )
 
 
-@pytest.mark.parametrize("name", list(LOCAL_POLICIES))
+@pytest.mark.parametrize(
+    "name",
+    ["local_sgd", pytest.param("abs_u2", marks=pytest.mark.slow)],  # same path
+)
 def test_unset_local_lr_follows_lr_in_grid_params_and_ensemble(name):
     policy = LOCAL_POLICIES[name]
     built = _local_sim(policy, 0.4).run(seeds=3)

@@ -38,6 +38,7 @@ os.environ.setdefault("ABSJAX_COMPILE_CACHE", "off")
 # Measured on 2 cores: tests/engine/test_engine.py and tests/policies, 428 s
 # without it, 375 s with it.
 _SESSION_CACHE = "JAX_COMPILATION_CACHE_DIR"
+_CREATED = pytest.StashKey[str]()  # the folder this process made, to remove
 
 
 def pytest_configure(config):
@@ -55,9 +56,6 @@ def pytest_unconfigure(config):
     if created is not None:
         shutil.rmtree(created, ignore_errors=True)
         del os.environ[_SESSION_CACHE]
-
-
-_CREATED = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="module")

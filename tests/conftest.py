@@ -7,11 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import jax
 import pytest
 from sweep_helpers import compiled_once, configured
 
-from absjax import sweep
+from absjax import compile_cache, sweep
 
 
 def pytest_addoption(parser):
@@ -47,8 +46,7 @@ def pytest_configure(config):
         os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
         config.stash[_CREATED] = os.environ[_SESSION_CACHE]
     # jax was imported above, before the variables were read: set them here too.
-    jax.config.update("jax_compilation_cache_dir", os.environ[_SESSION_CACHE])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    compile_cache.enable(os.environ[_SESSION_CACHE])
 
 
 def pytest_unconfigure(config):

@@ -11,6 +11,7 @@ the best fixed K in {1, 2, 4, 8, 16}; the test asserts a margin of 25%.
 """
 
 import numpy as np
+import pytest
 
 import absjax
 from absjax import delays, objectives, policies
@@ -30,6 +31,7 @@ def _median_time(policy, grid=None, **kw):
     return np.median(result.time_to_target(TARGET), axis=-1)
 
 
+@pytest.mark.slow  # ABS, 5 K-sync and async over 32 seeds: --runslow
 def test_abs_reaches_the_target_sooner_than_k_sync_and_async():
     abs_time = _median_time(policies.abs_(k0=1, t0=5.0))
     k_sync_times = _median_time(

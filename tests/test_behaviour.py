@@ -1,6 +1,6 @@
 """Behaviour: ABS reaches a target loss sooner than K-sync and than async.
 
-The problem (stated in the README): a noisy quadratic (dim 20, gradient noise
+The problem (stated in docs/guide_policies.md): a noisy quadratic (dim 20, gradient noise
 1.0, Hessian spectrum 0.2..1, w_0 = 3), N = 16 workers with shifted-exponential
 durations (shift 0.2, rate 1), lr = 0.1, target loss 0.15, 32 seeds. Async's
 noise floor (K = 1) lies above the target; K-sync with large K reaches it but

@@ -24,8 +24,8 @@ memory). Peak memory is the device allocator's ``peak_bytes_in_use`` on an
 accelerator, the process's peak RSS on the CPU; the engine's own estimate
 (``absjax.engine.memory``) is shown next to it.
 
-Writes one JSON (machine, versions, rows) and prints a table. The device
-issue runs this script as is.
+Writes one JSON (machine, versions, rows) and prints a table. Run it as is
+on a machine with a GPU: ``python benchmarks/gpu.py --out gpu.json``.
 """
 
 from __future__ import annotations

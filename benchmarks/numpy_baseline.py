@@ -16,7 +16,7 @@ deliberately slow one:
 * job durations and minibatch indices are drawn in large pre-drawn blocks, so the
   round loop does not pay the per-call overhead of ``Generator`` methods.
 
-Workload (absjax specification, sections 1-3):
+Workload (the model of the documentation's Concepts page):
 
 * ``N = 16`` workers, policy ``k_async(K=4)`` with staleness bound ``tau = 3``.
   Every worker always has a job. Round ``t`` ends at the K-th finish among the
@@ -33,7 +33,7 @@ Workload (absjax specification, sections 1-3):
   gradient ``X_b^T (X_b w_b - y_b) / 32`` (32 samples drawn with replacement)
   computed at the model ``w_b`` the worker read. It is computed when the job
   starts and kept until the job is aggregated or abandoned.
-* Absolute finish times are kept in float64 (spec section 1); model and data
+* Absolute finish times are kept in float64 (as in absjax); model and data
   are float32 by default, the JAX default precision.
 * Every ``log_every`` rounds the wall clock and the full-data loss
   ``0.5 * mean((X w - y)^2)`` are recorded (plus the initial point at round 0).

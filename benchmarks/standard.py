@@ -1,6 +1,6 @@
 """Standard throughput benchmark: absjax against the NumPy per-seed loop.
 
-Times the standard workload of the absjax specification with the public API
+Times absjax's standard benchmark workload with the public API
 only, for several numbers of Monte-Carlo seeds, and compares it with the NumPy
 event loop of ``benchmarks/numpy_baseline.py``:
 

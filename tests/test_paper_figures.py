@@ -5,7 +5,8 @@ effects.
 
 The tiny profile runs in a subprocess (two CPU devices, like the command) with
 XLA's backend optimisation off: it is compile-bound, and that halves the
-compile time.
+compile time. These end-to-end tests and the readings' programs run with
+``--runslow``.
 """
 
 import json
@@ -37,6 +38,9 @@ from paper_figures.profiles import PROFILES, TAILS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = PROFILES["tiny"]
+# The tests of the tiny profile's files share one end-to-end run of about a
+# minute: --runslow.
+END_TO_END = pytest.mark.slow
 
 DRIVER = """
 import sys
@@ -65,6 +69,7 @@ def tiny_runs(tmp_path_factory):
     return base
 
 
+@END_TO_END
 def test_tiny_profile_writes_every_file(tiny_runs):
     out = tiny_runs / "first"
     for stem in pipeline.figure_stems():
@@ -81,6 +86,7 @@ def test_tiny_profile_writes_every_file(tiny_runs):
 
 
 @pytest.mark.parametrize("setting", pipeline.SETTINGS)
+@END_TO_END
 def test_every_verdict_row_of_both_settings(tiny_runs, setting):
     out = tiny_runs / "first"
     report = (out / "report.md").read_text()
@@ -106,6 +112,7 @@ def test_every_verdict_row_of_both_settings(tiny_runs, setting):
     assert (summary["censored"] == 0).all()
 
 
+@END_TO_END
 def test_ablation_rows_recheck_every_verdict(tiny_runs):
     out = tiny_runs / "first"
     table = pd.read_csv(out / "ablation.csv")
@@ -139,6 +146,7 @@ def test_ablation_rows_recheck_every_verdict(tiny_runs):
         assert ablation.READINGS[name].text in report
 
 
+@END_TO_END
 def test_phase_map_cells(tiny_runs):
     out = tiny_runs / "first"
     phase = pd.read_csv(out / "phase_map.csv")
@@ -155,6 +163,7 @@ def test_phase_map_cells(tiny_runs):
         assert f"{int(counts.get(outcome, 0))} {outcome}" in report
 
 
+@END_TO_END
 def test_rerun_with_the_same_seed_gives_the_same_numbers(tiny_runs):
     def numbers(name):
         out = tiny_runs / name
@@ -223,6 +232,7 @@ print(json.dumps(worst))
 """
 
 
+@pytest.mark.slow  # nine policies compiled in a subprocess: --runslow
 def test_reading_programs_equal_the_named_policies():
     """Every point of the two reading programs (``readings.py``) gives the
     numbers of the named absjax policy: U = 2 local steps, a noisy quadratic,

@@ -1,4 +1,5 @@
-"""The README's quick start holds exactly two commands; CI runs the second."""
+"""The README's quick start holds exactly two commands; CI runs the second.
+The README's library example and the policies guide's examples run."""
 
 import re
 from pathlib import Path
@@ -25,14 +26,25 @@ def test_ci_runs_the_readme_test_command():
     assert _quick_start_lines()[1] in ci
 
 
-def _python_blocks(section: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+def _python_blocks(path: str, section: str) -> list[str]:
+    text = (ROOT / path).read_text()
+    body = text.split(f"\n## {section}", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", body, re.S)
 
 
-def test_policies_section_examples_run():
-    blocks = _python_blocks("Policies")
-    assert len(blocks) >= 2  # the user rule and the user restart rule
+def _run(blocks: list[str], path: str) -> None:
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, path, "exec"), {})
+
+
+def test_library_example_runs():
+    blocks = _python_blocks("README.md", "Using the library")
+    assert len(blocks) == 1
+    _run(blocks, "README.md")
+
+
+def test_policies_section_examples_run():
+    text = (ROOT / "docs" / "guide_policies.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2  # the user rule and the user restart rule
+    _run(blocks, "docs/guide_policies.md")

@@ -218,7 +218,10 @@ class _ChainReplay:
         return replay
 
 
-@pytest.mark.parametrize("policy", ["k_batch_async", "k_async_tau1"])
+@pytest.mark.parametrize(
+    "policy",
+    [pytest.param("k_batch_async", marks=pytest.mark.slow), "k_async_tau1"],
+)
 def test_trace_and_chain_match_the_oracle(policy):
     columns = [np.random.default_rng(i).uniform(0.2, 2.0, 3 + i) for i in range(5)]
     delay = Delay(

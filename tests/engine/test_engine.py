@@ -43,7 +43,11 @@ def test_same_seed_same_numbers_and_other_seed_differs():
 
 @pytest.mark.parametrize(
     "policy",
-    [policies.k_async(2, tau=2), policies.k_sync(3), policies.k_batch_async(3)],
+    [
+        policies.k_async(2, tau=2),
+        pytest.param(policies.k_sync(3), marks=pytest.mark.slow),  # --runslow
+        pytest.param(policies.k_batch_async(3), marks=pytest.mark.slow),
+    ],
     ids=["k_async", "k_sync", "k_batch_async"],
 )
 def test_batched_chunked_and_alone_are_bit_identical(policy):
@@ -86,6 +90,7 @@ SHARDED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a subprocess with 4 devices: --runslow
 def test_four_device_sharding_is_bit_identical():
     env = dict(
         os.environ,
@@ -169,12 +174,12 @@ def test_grid_points_equal_single_runs():
     "policy",
     [
         policies.sync(),
-        policies.k_sync(2),
-        policies.k_batch_sync(3),
-        policies.k_async(2),
+        pytest.param(policies.k_sync(2), marks=pytest.mark.slow),  # --runslow
+        pytest.param(policies.k_batch_sync(3), marks=pytest.mark.slow),
+        pytest.param(policies.k_async(2), marks=pytest.mark.slow),
         policies.k_async(3, tau=1),
         policies.k_batch_async(2, tau=0),
-        policies.asynchronous(),
+        pytest.param(policies.asynchronous(), marks=pytest.mark.slow),
     ],
     ids=lambda p: f"{p.name}-{p.k}-{p.tau}",
 )
@@ -517,7 +522,9 @@ def test_zero_weight_arrivals_are_dropped_and_counted():
             "lognormal:mu=0,sigma=1",
             marks=pytest.mark.slow,
         ),
-        (policies.rennala(3), "gamma:shape=2,scale=0.5"),
+        pytest.param(  # the event loop: --runslow
+            policies.rennala(3), "gamma:shape=2,scale=0.5", marks=pytest.mark.slow
+        ),
     ],
     ids=["k_async", "abs", "rennala"],
 )
@@ -583,7 +590,11 @@ def test_a_tau_above_the_ring_runs_on_per_worker_models_with_the_same_numbers():
 
 
 @pytest.mark.parametrize(
-    "policy", [policies.k_async(5, tau=2), policies.local_sgd(4, 3)]
+    "policy",
+    [
+        policies.k_async(5, tau=2),
+        pytest.param(policies.local_sgd(4, 3), marks=pytest.mark.slow),  # --runslow
+    ],
 )
 def test_arrivals_computed_in_blocks_give_the_same_numbers(monkeypatch, policy):
     # A round with more arrivals than jobs.ARRIVAL_BLOCK loops over blocks of them

@@ -90,25 +90,55 @@ DELAYS = {
     "random_speeds": delays.Delay(delays.gamma(2.0, 0.5), speeds="random"),
 }
 
-CASES = [(p, "shifted_exp") for p in POLICIES] + [
-    (p, "constant_ties") for p in POLICIES
-]
-# Each other delay model once by default, every pairing with --runslow.
+# By default every policy once and every delay model once; every other pairing
+# with --runslow.
 DEFAULT_PAIRS = {
     ("k_sync", "random_speeds"),
     ("k_async_tau1", "pareto"),
     ("k_batch_async", "cluster"),
+    ("k_batch_sync", "constant_ties"),
+} | {
+    (p, "shifted_exp")
+    for p in POLICIES
+    if p not in ("k_sync", "k_async_tau1", "k_batch_async")
 }
-CASES += [
-    (p, d) if (p, d) in DEFAULT_PAIRS else pytest.param(p, d, marks=pytest.mark.slow)
-    for p in ("k_sync", "k_async_tau1", "k_batch_async", "async")
-    for d in ("pareto", "cluster", "random_speeds")
-]
-ADAPTIVE_CASES = [(p, "shifted_exp") for p in ADAPTIVE] + [
-    pytest.param(p, d, marks=pytest.mark.slow)  # more delay models: --runslow
-    for p in ("abs", "ssp0", "rennala", "ringmaster")
-    for d in ("cluster", "random_speeds")
-]
+
+
+def _cases(pairs, default):
+    return [
+        (p, d) if (p, d) in default else pytest.param(p, d, marks=pytest.mark.slow)
+        for p, d in pairs
+    ]
+
+
+CASES = _cases(
+    [(p, "shifted_exp") for p in POLICIES]
+    + [(p, "constant_ties") for p in POLICIES]
+    + [
+        (p, d)
+        for p in ("k_sync", "k_async_tau1", "k_batch_async", "async")
+        for d in ("pareto", "cluster", "random_speeds")
+    ],
+    DEFAULT_PAIRS,
+)
+# The variants abs_exact_local2, abs_scaled_local3 and local_sgd_k, and the
+# other delay models: --runslow.
+ADAPTIVE_CASES = _cases(
+    [(p, "shifted_exp") for p in ADAPTIVE]
+    + [
+        (p, d)
+        for p in ("abs", "ssp0", "rennala", "ringmaster")
+        for d in ("cluster", "random_speeds")
+    ],
+    {
+        (p, "shifted_exp")
+        for p in ADAPTIVE
+        if p not in ("abs_exact_local2", "abs_scaled_local3", "local_sgd_k")
+    },
+)
+# Each K rule and each distance-weight form once by default (the repeated
+# ExpDelayRoot and the counted distance weight: --runslow).
+SLOW_READINGS = {"adasync_k_sync_exp_root", "sa_adasync_distance"}
 
 
 @pytest.mark.parametrize("policy,delay", CASES)
@@ -126,7 +156,14 @@ def test_engine_matches_oracle(policy, delay):
         compare(sim)
 
 
-@pytest.mark.parametrize("policy", ["k_async_tau1", "k_batch_sync", "async"])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        pytest.param("k_async_tau1", marks=pytest.mark.slow),  # --runslow
+        "k_batch_sync",
+        pytest.param("async", marks=pytest.mark.slow),
+    ],
+)
 def test_engine_matches_oracle_linreg_weighted(policy):
     with jax.enable_x64(True):
         sim = absjax.Simulator(
@@ -174,7 +211,13 @@ def test_abs_matches_oracle_on_linreg():
         compare(sim)
 
 
-@pytest.mark.parametrize("case", list(READINGS))
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.slow) if c in SLOW_READINGS else c
+        for c in READINGS
+    ],
+)
 def test_readings_match_oracle(case):
     policy, kw = READINGS[case]
     lr = 0.2

@@ -114,7 +114,13 @@ def test_finish_order_is_a_stable_sort_both_ways(n):
 
 
 @pytest.mark.parametrize(
-    "n", [256, 300, pytest.param(1024, marks=pytest.mark.slow), 1500]
+    "n",
+    [
+        256,
+        pytest.param(300, marks=pytest.mark.slow),  # 256 covers that rule
+        pytest.param(1024, marks=pytest.mark.slow),  # 1500 covers that rule
+        1500,
+    ],
 )
 def test_finish_order_by_selection_is_the_stable_sort(n):
     """From 256 workers on (count <= N / 4) and 1024 (count <= N / 2), the

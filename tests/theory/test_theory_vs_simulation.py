@@ -56,18 +56,33 @@ def _round_times(sim, seeds=64, skip=0):
     return wall[:, -1] / rounds[:, -1]
 
 
-@pytest.mark.parametrize("k", [1, 3, 8])
+K_SYNC_LAWS = {
+    "exp": (delays.exponential(1.5), lambda k, n: _exp_order_mean(k, n, 1.5)),
+    "shifted_exp": (
+        delays.shifted_exponential(0.5, 2.0),
+        lambda k, n: _exp_order_mean(k, n, 2.0, 0.5),
+    ),
+    "pareto": (
+        delays.pareto(1.0, 2.5),
+        lambda k, n: _pareto_order_mean(k, n, 1.0, 2.5),
+    ),
+}
+# Each law once and each K once by default; the other pairs with --runslow.
+K_SYNC_DEFAULT = {("exp", 1), ("shifted_exp", 3), ("pareto", 8)}
+
+
 @pytest.mark.parametrize(
-    "law,theory",
+    "law,theory,k",
     [
-        (delays.exponential(1.5), lambda k, n: _exp_order_mean(k, n, 1.5)),
-        (
-            delays.shifted_exponential(0.5, 2.0),
-            lambda k, n: _exp_order_mean(k, n, 2.0, 0.5),
-        ),
-        (delays.pareto(1.0, 2.5), lambda k, n: _pareto_order_mean(k, n, 1.0, 2.5)),
+        pytest.param(
+            *K_SYNC_LAWS[name],
+            k,
+            id=f"{name}-{k}",
+            marks=() if (name, k) in K_SYNC_DEFAULT else pytest.mark.slow,
+        )
+        for k in (1, 3, 8)
+        for name in K_SYNC_LAWS
     ],
-    ids=["exp", "shifted_exp", "pareto"],
 )
 def test_k_sync_round_time(law, theory, k):
     n = 8
@@ -76,7 +91,14 @@ def test_k_sync_round_time(law, theory, k):
     assert _z(_round_times(sim), theory(k, n)) < Z
 
 
-@pytest.mark.parametrize("k", [1, 2, 5])
+@pytest.mark.parametrize(
+    "k",
+    [
+        pytest.param(1, marks=pytest.mark.slow),  # --runslow
+        2,
+        pytest.param(5, marks=pytest.mark.slow),
+    ],
+)
 def test_k_async_exponential_round_time(k):
     n, rate = 8, 2.0
     policy = policies.asynchronous() if k == 1 else policies.k_async(k)
@@ -101,7 +123,9 @@ def test_k_batch_async_renewal_round_time(law):
     assert _z(_round_times(sim, seeds=48, skip=2), k * mean / n) < Z
 
 
-@pytest.mark.parametrize("k,tau", [(2, None), (4, None), (2, 3)])
+@pytest.mark.parametrize(
+    "k,tau", [pytest.param(2, None, marks=pytest.mark.slow), (4, None), (2, 3)]
+)
 def test_k_async_staleness_law(k, tau):
     n, burn_in = 8, 50
     sim = absjax.Simulator(
@@ -130,7 +154,7 @@ def test_k_async_staleness_law(k, tau):
         assert s.max() <= tau
 
 
-@pytest.mark.slow  # keeps the default suite near 15 min; --runslow
+@pytest.mark.slow  # 10^6 rounds: --runslow
 def test_million_rounds_k_sync_on_theory():
     n, k, rate, rounds = 4, 2, 1.0, 10**6
     sim = absjax.Simulator(
@@ -149,6 +173,7 @@ def test_million_rounds_k_sync_on_theory():
     assert abs(per_seed.mean() - mean) / se < Z
 
 
+@pytest.mark.slow  # 10^6 rounds: --runslow
 def test_million_rounds_clock_is_exact():
     """A float32 running sum of 0.1 drifts by percents; the clock must not."""
     rounds, value = 10**6, 0.1

@@ -144,12 +144,10 @@ def round_time_lower_bound(program: str, k: int, u: int, n: int, delay: str) -> 
     return k * u * mean / n
 
 
-def rounds_for(horizon: float, lower_bound: float, logs: int) -> tuple[int, int]:
-    """``(rounds, log_every)``: about ``logs`` rows covering ``MARGIN`` times the
-    rounds that the horizon needs at the lower-bound round time."""
-    needed = max(1, math.ceil(MARGIN * horizon / lower_bound))
-    log_every = max(1, math.ceil(needed / logs))
-    return log_every * math.ceil(needed / log_every), log_every
+def rounds_for(horizon: float, lower_bound: float) -> int:
+    """``MARGIN`` times the rounds that the horizon needs at the lower-bound
+    round time."""
+    return max(1, math.ceil(MARGIN * horizon / lower_bound))
 
 
 def program_policy(program: str, u: int, t0: float, kappa: float):
@@ -169,14 +167,13 @@ def simulator(
     delay: str,
     objective,
     horizon: float,
-    logs: int,
     t0: float,
     kappa: float,
 ) -> absjax.Simulator:
     """The program of ``program`` with U = ``u`` whose rounds cover the horizon
     for its fastest configuration (smallest K ``k_min``)."""
     bound = round_time_lower_bound(program, k_min, u, n, delay)
-    rounds, log_every = rounds_for(horizon, bound, logs)
+    rounds = rounds_for(horizon, bound)
     adaptive = program in ("k_async", "k_sync")
     return absjax.Simulator(
         n,
@@ -185,7 +182,7 @@ def simulator(
         objective,
         lr=0.1,
         rounds=rounds,
-        log_every=log_every,
+        log_every=1,  # every model the server had: exact first passages
         k_max=n if adaptive else None,
     )
 

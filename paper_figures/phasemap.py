@@ -139,8 +139,7 @@ def _ensemble(phase: PhaseMap, law_family: str, seed: int) -> absjax.Ensemble:
         for program in ("k_async", "k_sync"):
             k_min = 1 if program == "k_async" else min(phase.k_grid(n))
             bound = k_min / rate  # renewal: K / total rate (Dutta et al. Lemma 4)
-            rounds, _ = methods.rounds_for(phase.horizon, bound, 1)
-            log_every = 1
+            rounds = methods.rounds_for(phase.horizon, bound)
             sims.append(
                 absjax.Simulator(
                     n,
@@ -148,7 +147,7 @@ def _ensemble(phase: PhaseMap, law_family: str, seed: int) -> absjax.Ensemble:
                     cell_delay(tails[0], 0.0),
                     quadratic,
                     rounds=rounds,
-                    log_every=log_every,
+                    log_every=1,
                     k_max=n,
                 )
             )
@@ -212,7 +211,7 @@ def _choose(phase, results: dict, loss0: float) -> dict:
     for key, rs in results.items():
         per = [
             (
-                tuning.to_target(r, target, h, loss0)["time"],
+                tuning.to_target(r, target, h, loss0, phase.resolution)["time"],
                 tuning.loss_at_horizon(r, h),
             )
             for r in rs
@@ -229,7 +228,10 @@ def _cell_rows(phase, where: dict, cell: dict, evals: dict, bootstrap, seed):
     n, h = where["N"], phase.horizon
     best = min(BASELINES, key=lambda k: (*cell["score"][k], BASELINES.index(k)))
     reach = {
-        k: tuning.to_target(evals[k], cell["target"], h, cell["loss0"]) for k in evals
+        k: tuning.to_target(
+            evals[k], cell["target"], h, cell["loss0"], phase.resolution
+        )
+        for k in evals
     }
     e = claims.effect(reach["abs"]["time"], reach[best]["time"], bootstrap, seed)
     rows = []

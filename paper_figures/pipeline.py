@@ -9,6 +9,7 @@ written atomically (``absjax.io.atomic_write``), ``report.md`` last.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 from pathlib import Path
@@ -30,30 +31,8 @@ from paper_figures import (
     tuning,
     workloads,
 )
+from paper_figures.outputs import SETTINGS, figure_stems
 from paper_figures.profiles import Profile
-
-SETTINGS = ("gradient", "local")
-SETTING_FIGURES = {
-    "fig1_loss_vs_time": "Training loss and test accuracy vs wall-clock time",
-    "fig2_loss_vs_rounds": "Training loss and test accuracy vs communication rounds",
-    "fig3_k_tau": "K^t and tau_max^t over time",
-    "fig4_targets": "Time-, rounds- and messages-to-target",
-}
-OTHER_FIGURES = {
-    "fig5_phase_map": "Phase map: where ABS wins",
-    "fig6_theory": "Theory vs simulation",
-}
-
-
-def figure_stems() -> dict[str, str]:
-    """Every figure's file stem and title."""
-    stems = {
-        f"{setting}_{stem}": f"{methods.SETTING_TITLES[setting].split(' (')[0]}: "
-        f"{title}"
-        for setting in SETTINGS
-        for stem, title in SETTING_FIGURES.items()
-    }
-    return {**stems, **OTHER_FIGURES}
 
 
 def figure_title(profile: Profile, setting: str, work) -> str:
@@ -63,13 +42,6 @@ def figure_title(profile: Profile, setting: str, work) -> str:
     return (
         f"{name}, i.i.d. {data}, N = {profile.workers}, per-step delay {profile.delay}"
     )
-
-
-def table_names(profile: Profile) -> list[str]:
-    per_setting = ("claims.csv", "methods.csv", "tuning.csv", "targets_per_seed.csv")
-    names = [f"{s}_{n}" for s in SETTINGS for n in per_setting]
-    names += ["ablation.csv", "ablation_tuning.csv", "phase_map.csv"]
-    return names + ["theory_round_time.csv", "theory_staleness.csv", "config.json"]
 
 
 def stage_count(profile: Profile) -> int:
@@ -114,24 +86,72 @@ def method_summary(comparison, profile: Profile, seed: int) -> pd.DataFrame:
     rows = []
     for key, evaluated in comparison.chosen.items():
         result, reach = evaluated.result, evaluated.targets
-        row = {"method": key, "chosen": evaluated.config.describe()}
+        config = evaluated.config
+        row = {
+            "method": key,
+            "chosen": config.describe(),
+            "lr": config.lr,
+            "u": config.u,
+            "knob_value": config.k,
+            "simulated_rounds": int(result.round[..., -1].max()),
+            "target": comparison.target,
+        }
         for name in ("time", "rounds", "messages"):
             mid, low, high = claims.median_ci(reach[name], profile.bootstrap, seed)
             row.update({name: mid, f"{name}_low": low, f"{name}_high": high})
         row["reached"] = float(np.isfinite(reach["time"]).mean())
         row["diverged"] = int(result.diverged.sum())
         row["censored"] = int(reach["censored"].sum())
-        row["round_time"] = float(np.mean(result.round_time()))
-        # time between the logged row at the target and the one before: the
-        # resolution of the times to the target
-        gap = reach["resolution"][np.isfinite(reach["resolution"])]
-        row["resolution"] = float(np.median(gap)) if gap.size else np.nan
+        row["round_time"] = round_time_within(result, profile.horizon)
+        row["resolution"] = profile.resolution  # the time metric's grid step
         row["coverage"] = tuning.coverage(result, profile.horizon)
-        inside = result.wall_clock <= profile.horizon
-        last = np.maximum(inside.sum(axis=-1) - 1, 0)[..., None]
+        last = _last_row_within(result, profile.horizon)
         accuracy = np.take_along_axis(result.test_accuracy, last, -1)[..., 0]
         row["accuracy"] = float(np.median(accuracy[~result.diverged]))
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _last_row_within(result, horizon: float) -> np.ndarray:
+    """Per seed, the index of the last row logged within the budget."""
+    inside = result.wall_clock <= horizon
+    return np.maximum(inside.sum(axis=-1) - 1, 0)[..., None]
+
+
+def round_time_within(result, horizon: float) -> float:
+    """Mean over seeds of the mean round time within the budget: the wall
+    clock of the last round that ended by ``horizon`` over that round's index
+    (the rounds simulated after the budget are left out)."""
+    last = _last_row_within(result, horizon)
+    clock = np.take_along_axis(result.wall_clock, last, -1)[..., 0]
+    rounds = np.take_along_axis(result.round, last, -1)[..., 0]
+    return float(np.mean(clock / rounds))
+
+
+def resolution_check(main: dict, profile: Profile, seed: int) -> pd.DataFrame:
+    """Every time verdict of the main comparisons on the profile's wall-clock
+    grid and on a 4x finer one (the rounds and messages are exact, so they do
+    not depend on it)."""
+    rows = []
+    for setting, comparison in main.items():
+        for factor in (1, 4):
+            step = profile.resolution / factor
+            chosen = {
+                key: dataclasses.replace(
+                    e,
+                    targets=tuning.to_target(
+                        e.result,
+                        comparison.target,
+                        profile.horizon,
+                        comparison.loss0,
+                        step,
+                    ),
+                )
+                for key, e in comparison.chosen.items()
+            }
+            for row in ablation.effects(comparison, chosen, profile.bootstrap, seed):
+                if row["metric"] == "time":
+                    rows.append(dict(setting=setting, resolution=step, **row))
     return pd.DataFrame(rows)
 
 
@@ -186,6 +206,7 @@ def run(
     summaries = {s: method_summary(c, profile, seed) for s, c in main.items()}
     tunings = {s: pd.DataFrame(c.tuning) for s, c in main.items()}
     cells = phasemap.summary(phase)
+    resolution = resolution_check(main, profile, seed)
 
     stems = figure_stems()
     bar = progress("figures and tables", len(stems) + 1)
@@ -228,6 +249,7 @@ def run(
     tables["ablation.csv"] = ablation_table
     tables["ablation_tuning.csv"] = pd.DataFrame(ablation_tuning)
     tables["phase_map.csv"] = phase
+    tables["resolution_check.csv"] = resolution
     tables["theory_round_time.csv"] = rounds
     tables["theory_staleness.csv"] = pmf
     for name, frame in tables.items():
@@ -255,6 +277,7 @@ def run(
             phase=cells,
             rounds=rounds,
             pmf=pmf,
+            resolution=resolution,
             files=written + list(tables) + ["config.json", "report.md"],
             start=start,
             timings=clock.timings,

@@ -106,6 +106,7 @@ class PhaseMap:
     tune_seeds: int
     eval_seeds: int
     target_fraction: float = 0.2  # target loss = this fraction of L0
+    resolution: float = 0.05  # wall-clock grid of the time to target
     chunk_seeds: int | None = None  # default: half a block (two CPU devices)
 
     @property
@@ -128,7 +129,8 @@ class Profile:
     per-step delays :data:`MAIN_DELAY`, the network ``network`` on the
     digits (``kind`` "mlp" or "cnn" plus ``absjax.networks`` fields;
     ``cifar_network`` with ``--cifar10``), a wall-clock budget ``horizon``
-    with about ``logs`` logged rows per run, the grids ``gradient`` and
+    (every round of a run is logged; times to the target are read on a
+    wall-clock grid of step ``resolution``), the grids ``gradient`` and
     ``local``, the AdaSync period ``t0`` (ABS, AdaSync, SA-AdaSync) and ABS's
     staleness factor ``kappa``. ``tune_seeds`` (one block, vmapped in chunks
     of ``chunk``) pick each configuration; ``eval_seeds`` (other seed
@@ -149,7 +151,6 @@ class Profile:
     network: dict
     cifar_network: dict
     horizon: float
-    logs: int
     t0: float
     gradient: Setting
     local: Setting
@@ -171,6 +172,7 @@ class Profile:
     chunk_seeds: int | None = None
     delay: str = MAIN_DELAY  # per-step delay SPEC (``--delay``)
     time_scale: float = 1.0  # mean step time of ``delay`` (horizon, t0 scaled)
+    resolution: float = 0.05  # wall-clock grid of the time to target
 
     @property
     def chunk(self) -> int:
@@ -225,6 +227,7 @@ def customise(profile: Profile, delay: str | None, workers: int | None) -> Profi
             time_scale=mean,
             horizon=profile.horizon * scale,
             t0=profile.t0 * scale,
+            resolution=profile.resolution * scale,
         )
     if workers is not None and workers != profile.workers:
         n0 = profile.workers
@@ -252,7 +255,6 @@ PROFILES = {
         network=dict(kind="mlp", hidden=(8,), batch=8, eval_samples=256),
         cifar_network={},
         horizon=12.0,
-        logs=12,
         t0=3.0,
         gradient=Setting(lr_grid=(0.3,), k0_grid=(1,), k_grid=(2,)),
         local=Setting(lr_grid=(0.3,), k0_grid=(1,), k_grid=(4,), u_grid=(2,)),
@@ -285,7 +287,6 @@ PROFILES = {
         network=dict(kind="mlp", hidden=(32,), batch=8, eval_samples=256),
         cifar_network={},
         horizon=60.0,
-        logs=120,
         t0=3.0,
         gradient=Setting(
             lr_grid=geometric(0.05, 0.8, 4), k0_grid=(1, 2, 4), k_grid=(1, 2, 4)
@@ -297,7 +298,7 @@ PROFILES = {
             u_grid=(2, 8),
         ),
         tune_seeds=8,
-        eval_seeds=24,
+        eval_seeds=96,
         bootstrap=2000,
         phase=PhaseMap(
             workers=(8, 16),
@@ -339,7 +340,6 @@ PROFILES = {
             test_samples=2000,
         ),
         horizon=150.0,
-        logs=200,
         t0=7.5,
         gradient=Setting(
             lr_grid=geometric(0.02, 0.32, 4),
@@ -353,7 +353,7 @@ PROFILES = {
             u_grid=(2, 8),
         ),
         tune_seeds=64,
-        eval_seeds=256,
+        eval_seeds=1024,
         bootstrap=10000,
         chunk_seeds=64,  # one GPU: a whole block in one vmapped chunk
         phase=PhaseMap(

@@ -47,7 +47,7 @@ def table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def _ci(low, high) -> str:
+def ci(low, high) -> str:
     return f"[{number(low)}, {number(high)}]"
 
 
@@ -63,7 +63,7 @@ def claims_markdown(rows: pd.DataFrame) -> str:
             "baseline median": rows["baseline_median"],
             "effect (baseline / ABS)": rows["ratio"],
             "95% CI": [
-                _ci(lo, hi) for lo, hi in zip(rows["low"], rows["high"], strict=True)
+                ci(lo, hi) for lo, hi in zip(rows["low"], rows["high"], strict=True)
             ],
             "seeds": rows["seeds"],
             "reached (ABS / baseline)": [
@@ -102,7 +102,7 @@ def tuning_markdown(tuning: pd.DataFrame) -> str:
 def targets_markdown(summary: pd.DataFrame) -> str:
     def cis(name):
         return [
-            f"{number(m)} {_ci(lo, hi)}"
+            f"{number(m)} {ci(lo, hi)}"
             for m, lo, hi in zip(
                 summary[name],
                 summary[f"{name}_low"],
@@ -207,7 +207,7 @@ def phase_table(cells: pd.DataFrame) -> str:
             "best baseline": [methods.LABELS[k] for k in cells["best_baseline"]],
             "effect (best / ABS)": cells["ratio"],
             "95% CI": [
-                _ci(lo, hi) for lo, hi in zip(cells["low"], cells["high"], strict=True)
+                ci(lo, hi) for lo, hi in zip(cells["low"], cells["high"], strict=True)
             ],
             "ABS median time": cells["median_time"],
             "ABS reached": [f"{r:.0%}" for r in cells["reached"]],

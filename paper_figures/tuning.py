@@ -93,7 +93,6 @@ class Runner:
             p.delay,
             self.objective,
             p.horizon,
-            p.logs,
             p.t0,
             p.kappa,
         )
@@ -141,20 +140,36 @@ def loss_at_horizon(result: absjax.Result, horizon: float) -> np.ndarray:
 
 
 def to_target(
-    result: absjax.Result, target: float, horizon: float, loss0: float
+    result: absjax.Result,
+    target: float,
+    horizon: float,
+    loss0: float,
+    resolution: float,
 ) -> dict:
     """Per seed, the ``time``, ``rounds`` and ``messages`` (uploads + downloads)
-    at which the loss first reaches ``target``, ``inf`` when not within the
-    budget or diverged; ``censored``: the run ended before the budget without
-    reaching it; ``resolution``: the wall clock between the crossing row and
-    the one before it.
+    to the target loss, ``inf`` when not within the budget or diverged;
+    ``censored``: the run ended before the budget without reaching it.
 
-    The crossing is interpolated between the first logged row at or below the
-    target and the row before it (time 0, loss ``loss0`` and the N initial
-    downloads before the first row), linearly in the logarithm of the loss:
-    reading it at the row itself would delay every method by up to one row
-    interval, and the intervals differ between programs.
+    ``result`` must log every round: the model changes only at aggregations,
+    so the rows hold every model the server ever had, each in force from its
+    row's wall clock until the next row's (``w_0``, with loss ``loss0``, from
+    time 0 until the first row).
+
+    - **time**: the first point of the common wall-clock grid ``0,
+      resolution, 2 resolution, ...`` at which the model in force has a loss
+      at or below ``target``. The grid is the same for every method, so no
+      method is measured more coarsely than another; refining it moves a time
+      by less than ``resolution``.
+    - **rounds** and **messages**: exact, at the first aggregation whose
+      model has a loss at or below ``target`` (the N initial downloads count).
     """
+    rounds = np.asarray(result.round)
+    if rounds.shape[-1] and not (
+        np.all(np.diff(rounds, axis=-1) == 1) and np.all(rounds[..., 0] == 1)
+    ):
+        raise ValueError("to_target needs a result logged every round")
+    if not resolution > 0:
+        raise ValueError(f"resolution={resolution} must be > 0")
     n = result.num_workers
 
     def prepend(first, values):
@@ -163,35 +178,35 @@ def to_target(
 
     loss = prepend(loss0, result.loss)
     clock = prepend(0.0, result.wall_clock)
-    rounds = prepend(0.0, result.round)
     messages = prepend(n, np.cumsum(result.uploads + result.downloads, axis=-1))
-    hit = loss[..., 1:] <= target
-    row = np.argmax(hit, axis=-1)[..., None]  # crossing between row and row + 1
-    before, after = (np.take_along_axis(loss, row + i, -1)[..., 0] for i in (0, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tiny = np.finfo(np.float64).tiny
-        log_b, log_a = np.log(np.maximum(before, tiny)), np.log(np.maximum(after, tiny))
-        f = (log_b - np.log(max(target, tiny))) / (log_b - log_a)
-    f = np.clip(np.where(np.isfinite(f), f, 1.0), 0.0, 1.0)
-
-    def at(values):
-        lo, hi = (np.take_along_axis(values, row + i, -1)[..., 0] for i in (0, 1))
-        return lo + f * (hi - lo)
-
-    time = at(clock)
-    reached = hit.any(axis=-1) & ~result.diverged & (time <= horizon)
-    censored = ~reached & ~result.diverged & (result.wall_clock[..., -1] < horizon)
-    gap = np.take_along_axis(np.diff(clock, axis=-1), row, -1)[..., 0]
-
-    def masked(x):
-        return np.where(reached, x, np.inf)
-
+    below = loss <= target
+    below[..., 0] = False  # w_0 never counts (the target is below L_0)
+    # The first grid point at or after each model's start, and whether the
+    # model is still in force there (the next model starts later).
+    step = np.ceil(clock / resolution)
+    step = np.where((step - 1) * resolution >= clock, step - 1, step)  # rounding
+    grid = step * resolution
+    until = np.concatenate(
+        [clock[..., 1:], np.full(clock.shape[:-1] + (1,), np.inf)], -1
+    )
+    seen = below & (grid < until)
+    row = np.argmax(seen, axis=-1)[..., None]
+    time = np.where(
+        seen.any(axis=-1), np.take_along_axis(grid, row, -1)[..., 0], np.inf
+    )
+    first = np.argmax(below, axis=-1)[..., None]
+    hit = below.any(axis=-1) & (np.take_along_axis(clock, first, -1)[..., 0] <= horizon)
+    ok = ~result.diverged
+    time = np.where(ok & (time <= horizon), time, np.inf)
+    hit &= ok
+    censored = ~np.isfinite(time) & ok & (result.wall_clock[..., -1] < horizon)
     return dict(
-        time=masked(time),
-        rounds=masked(at(rounds)),
-        messages=masked(at(messages)),
+        time=time,
+        rounds=np.where(
+            hit, np.take_along_axis(prepend(0.0, rounds), first, -1)[..., 0], np.inf
+        ),
+        messages=np.where(hit, np.take_along_axis(messages, first, -1)[..., 0], np.inf),
         censored=censored,
-        resolution=masked(gap),
     )
 
 
@@ -271,7 +286,7 @@ def _tuning_rows(runner, key, label, configs, results, target) -> tuple[list, in
     h = runner.profile.horizon
     rows, scores = [], []
     for config, result in zip(configs, results, strict=True):
-        reach = to_target(result, target, h, runner.loss0)
+        reach = to_target(result, target, h, runner.loss0, runner.profile.resolution)
         final = loss_at_horizon(result, h)
         scores.append((reach["time"], final))
         rows.append(
@@ -340,7 +355,7 @@ def evaluate(runner: Runner, config, target: float, c=None) -> Evaluated:
     p = runner.profile
     runner.bar.set_postfix_str(f"{methods.LABELS[config.method]}: evaluation")
     result = runner.run(config, 0, p.eval_seeds, c)
-    reach = to_target(result, target, p.horizon, runner.loss0)
+    reach = to_target(result, target, p.horizon, runner.loss0, p.resolution)
     return Evaluated(config, result, reach)
 
 
@@ -383,7 +398,9 @@ def retarget(comparison: Comparison, progress: float, label: str, bar):
         previous = comparison.chosen[key]
         if configs[index] == previous.config:
             h = runner.profile.horizon
-            reach = to_target(previous.result, target, h, runner.loss0)
+            reach = to_target(
+                previous.result, target, h, runner.loss0, runner.profile.resolution
+            )
             chosen[key] = Evaluated(previous.config, previous.result, reach)
             bar.update(runner.profile.eval_seeds // runner.profile.tune_seeds)
         else:

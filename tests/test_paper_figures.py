@@ -26,8 +26,8 @@ from paper_figures import (
     ablation,
     claims,
     methods,
+    outputs,
     phasemap,
-    pipeline,
     profiles,
     readings,
     reproduce,
@@ -42,6 +42,27 @@ TINY = PROFILES["tiny"]
 # minute: --runslow.
 END_TO_END = pytest.mark.slow
 
+TINY_ENV = dict(os.environ, XLA_FLAGS="--xla_backend_optimization_level=0")
+REDERIVE = """
+import sys
+import absjax
+from absjax import policies
+from paper_figures import workloads
+from paper_figures.profiles import PROFILES
+key, lr, rounds, seed, path = sys.argv[1:]
+tiny = PROFILES["tiny"]
+policy = policies.sync() if key == "sync" else policies.asynchronous()
+sim = absjax.Simulator(
+    tiny.workers, policy, tiny.delay, workloads.workload(tiny).objective,
+    lr=float(lr), rounds=int(rounds), log_every=1,
+)
+block = tiny.tune_seeds
+parts = [
+    sim.run(seeds=block, seed=int(seed), seed_offset=start, chunk=tiny.chunk)
+    for start in range(0, tiny.eval_seeds, block)
+]
+absjax.Result.concat(parts).save(path)
+"""
 DRIVER = """
 import sys
 from paper_figures.reproduce import main
@@ -56,11 +77,10 @@ def tiny_runs(tmp_path_factory):
     one process: the second re-runs every simulation with the programs that the
     first compiled (simulators are cached per process)."""
     base = tmp_path_factory.mktemp("paper_figures")
-    env = dict(os.environ, XLA_FLAGS="--xla_backend_optimization_level=0")
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, str(base / "first"), str(base / "second")],
         cwd=ROOT,
-        env=env,
+        env=TINY_ENV,
         capture_output=True,
         text=True,
         timeout=1200,
@@ -72,20 +92,20 @@ def tiny_runs(tmp_path_factory):
 @END_TO_END
 def test_tiny_profile_writes_every_file(tiny_runs):
     out = tiny_runs / "first"
-    for stem in pipeline.figure_stems():
+    for stem in outputs.figure_stems():
         for suffix in (".png", ".pdf"):
             assert (out / stem).with_suffix(suffix).stat().st_size > 1000, stem
-    for name in (*pipeline.table_names(TINY), "report.md"):
+    for name in (*outputs.table_names(), "report.md"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))
     report = (out / "report.md").read_text()
-    for stem in pipeline.figure_stems():
+    for stem in outputs.figure_stems():
         assert f"]({stem}.png)" in report
     assert "absjax 0.1.0" in report and "Machine:" in report
     assert "## Where ABS wins and where it loses" in report
 
 
-@pytest.mark.parametrize("setting", pipeline.SETTINGS)
+@pytest.mark.parametrize("setting", outputs.SETTINGS)
 @END_TO_END
 def test_every_verdict_row_of_both_settings(tiny_runs, setting):
     out = tiny_runs / "first"
@@ -110,6 +130,60 @@ def test_every_verdict_row_of_both_settings(tiny_runs, setting):
     summary = pd.read_csv(out / f"{setting}_methods.csv")
     assert set(summary["method"]) == {m.key for m in methods.SETTINGS[setting]}
     assert (summary["censored"] == 0).all()
+
+
+@pytest.mark.parametrize("key", ["sync", "async"])
+@END_TO_END
+def test_report_times_are_rederived_through_the_public_api(tiny_runs, key):
+    """The per-seed times and rounds of the report equal those of the chosen
+    configuration rebuilt with ``absjax.Simulator`` and read from its
+    ``Result``: the report cannot drift from the library."""
+    out = tiny_runs / "first"
+    chosen = pd.read_csv(out / "gradient_methods.csv").set_index("method").loc[key]
+    rows = pd.read_csv(out / "gradient_targets_per_seed.csv")
+    rows = rows[rows["method"] == key].sort_values("seed")
+    seed = json.loads((out / "config.json").read_text())["seed"]
+    # Rebuilt with the public API alone, in a process with the report's XLA
+    # flags, in its blocks of seeds and chunks (XLA may round another
+    # optimisation level or batch size differently in the last bits).
+    saved = out.parent / f"rederived_{key}.nc"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            REDERIVE,
+            key,
+            str(chosen["lr"]),
+            str(int(chosen["simulated_rounds"])),
+        ]
+        + [str(seed), str(saved)],
+        cwd=ROOT,
+        env=TINY_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = absjax.load(saved)
+    assert rows["seed"].tolist() == result.seeds.tolist()
+    target, horizon, step = float(chosen["target"]), TINY.horizon, TINY.resolution
+    # Rounds: the first logged round at or below the target, within the budget.
+    exact = result.time_to_target(target)
+    rounds = np.where(exact <= horizon, result.rounds_to_target(target), np.inf)
+    assert rows["rounds_to_target"].tolist() == rounds.tolist()
+    # Time: the first grid time at which the model in force is below it.
+    times = []
+    for clock, loss in zip(result.wall_clock, result.loss, strict=True):
+        found, j = math.inf, 0
+        while j * step <= horizon:
+            i = np.searchsorted(clock, j * step, side="right") - 1
+            if i >= 0 and loss[i] <= target:
+                found = j * step
+                break
+            j += 1
+        times.append(found)
+    assert rows["time_to_target"].tolist() == times
+    assert np.isfinite(times).any()  # the check compares real crossings
 
 
 @END_TO_END
@@ -171,7 +245,7 @@ def test_rerun_with_the_same_seed_gives_the_same_numbers(tiny_runs):
         return [line for line in text.splitlines() if not line.startswith("Runtime")]
 
     assert numbers("first") == numbers("second")
-    for table in pipeline.table_names(TINY):
+    for table in outputs.table_names():
         if table.endswith(".csv"):
             first = (tiny_runs / "first" / table).read_text()
             assert first == (tiny_runs / "second" / table).read_text(), table
@@ -256,37 +330,54 @@ def test_reading_programs_equal_the_named_policies():
 
 
 # ---------------------------------------------------------- pure functions
-def test_messages_to_target_sum_uploads_and_downloads_to_the_first_hit():
-    loss = np.array([[3.0, 2.0, 1.0, 0.5], [3.0, 2.5, 2.2, 2.1]])
+def _every_round(loss, clock):
+    loss = np.asarray(loss, np.float64)
     ones = np.ones_like(loss)
+    rounds = np.broadcast_to(np.arange(1, loss.shape[-1] + 1), loss.shape)
     metrics = {
         "loss": loss,
-        "wall_clock": np.array([[1.0, 2.0, 3.0, 4.0]] * 2),
-        "round": np.array([[2, 4, 6, 8]] * 2),
+        "wall_clock": np.asarray(clock, np.float64),
+        "round": np.array(rounds),
         "uploads": 2 * ones.astype(int),
-        "downloads": np.array([[6, 2, 2, 2]] * 2),  # 4 initial pulls in row 0
+        "downloads": np.array([[6] + [2] * (loss.shape[-1] - 1)] * loss.shape[0]),
     }
-    result = absjax.Result(
-        metrics, np.array([-1, -1]), np.arange(2), {}, 4, "abs", 0, None
+    n = len(loss)
+    return absjax.Result(metrics, np.full(n, -1), np.arange(n), {}, 4, "abs", 0, None)
+
+
+def test_time_to_target_is_read_on_one_grid_rounds_and_messages_exactly():
+    # Models in force: w_0 (loss 4) on [0, 1), then 3 on [1, 2.02), 2 on
+    # [2.02, 2.04), 1 on [2.04, 3.3), 0.5 from 3.3.
+    result = _every_round(
+        [[3.0, 2.0, 1.0, 0.5], [3.0, 2.5, 2.2, 2.1]],
+        [[1.0, 2.02, 2.04, 3.3]] * 2,
     )
-    reach = tuning.to_target(result, target=1.0, horizon=10.0, loss0=4.0)
-    assert reach["time"].tolist() == [3.0, math.inf]
-    assert reach["rounds"].tolist() == [6.0, math.inf]
-    assert reach["messages"].tolist() == [8 + 4 + 4, math.inf]
-    assert reach["censored"].tolist() == [False, True]  # ended at 4 < 10
-    late = tuning.to_target(result, target=1.0, horizon=2.5, loss0=4.0)
+    reach = tuning.to_target(result, 1.0, horizon=10.0, loss0=4.0, resolution=0.5)
+    assert reach["time"].tolist() == [2.5, math.inf]  # first grid time in force
+    assert reach["rounds"].tolist() == [3.0, math.inf]  # exact: round 3
+    assert reach["messages"].tolist() == [8 + 4 + 4, math.inf]  # 4 pulls in row 1
+    assert reach["censored"].tolist() == [False, True]  # ended at 3.3 < 10
+    # A model in force between two grid points only is never read there:
+    # loss 2 holds on [2.02, 2.04), no point of the 0.5 grid.
+    two = tuning.to_target(result, 2.0, horizon=10.0, loss0=4.0, resolution=0.5)
+    assert two["time"][0] == 2.5 and two["rounds"][0] == 2.0
+    # A 4x finer grid moves the time by less than the coarse step.
+    fine = tuning.to_target(result, 1.0, horizon=10.0, loss0=4.0, resolution=0.125)
+    assert fine["time"][0] == 2.125 and fine["rounds"][0] == 3.0
+    late = tuning.to_target(result, 1.0, horizon=2.0, loss0=4.0, resolution=0.5)
     assert late["time"].tolist() == [math.inf, math.inf]  # after the budget
-    # Between rows the crossing is interpolated linearly in log-loss.
-    mid = tuning.to_target(result, target=1.5, horizon=10.0, loss0=4.0)
-    f = math.log(2.0 / 1.5) / math.log(2.0)
-    assert mid["time"][0] == pytest.approx(2.0 + f)
-    assert mid["rounds"][0] == pytest.approx(4.0 + 2.0 * f)
-    assert mid["messages"][0] == pytest.approx(12.0 + 4.0 * f)
-    # Before the first row: from (time 0, loss0, the N initial downloads).
-    first = tuning.to_target(result, target=3.5, horizon=10.0, loss0=4.0)
-    f = math.log(4.0 / 3.5) / math.log(4.0 / 3.0)
-    assert first["time"][0] == pytest.approx(f)
-    assert first["messages"][0] == pytest.approx(4.0 + 4.0 * f)
+    assert late["rounds"].tolist() == [math.inf, math.inf]
+
+
+def test_time_to_target_needs_every_round_logged():
+    result = _every_round([[3.0, 1.0]], [[1.0, 2.0]])
+    result.metrics["round"] = np.array([[2, 4]])
+    with pytest.raises(ValueError, match="every round"):
+        tuning.to_target(result, 1.0, horizon=10.0, loss0=4.0, resolution=0.5)
+    with pytest.raises(ValueError, match="resolution"):
+        tuning.to_target(
+            _every_round([[3.0]], [[1.0]]), 1.0, horizon=10.0, loss0=4.0, resolution=0
+        )
 
 
 @pytest.mark.parametrize("tail", sorted(TAILS))
@@ -429,8 +520,7 @@ def test_every_profile_builds_fair_grids(name):
             assert len(configs) == grids.configurations, (setting, method.key)
             sims = {runner.simulator(c) for c in configs}
             for sim in sims:
-                assert sim.rounds % sim.log_every == 0
-                assert sim.rounds // sim.log_every <= profile.logs
+                assert sim.log_every == 1  # every model is evaluated
     ph = profile.phase
     for n in ph.workers:
         counts = {len(phasemap.configurations(ph, k, n)) for k in phasemap._PROGRAM}

@@ -215,6 +215,7 @@ def simulate(
     ssp: int | None = None,
     discard: int | None = None,
     distance_c: float | None = None,
+    replay: tuple | None = None,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -290,6 +291,13 @@ def simulate(
             ``w_b = w_t``), i.e. ``eta_max = lr``. ``"count"``:
             ``w_{t+1} = w_t - sum_j eta_j u_j / K``; ``"weight-sum"``:
             ``w_{t+1} = w_t - sum_j eta_j u_j / Z``, ``Z = sum_j eta_j / lr``.
+        replay: ``None``, or ``(columns, offset, end)``: in-order trace
+            replay (spec section 8), replacing ``duration``. Worker ``i``'s
+            ``k``-th job (every job it starts, cancelled ones included, ``k =
+            0, 1, ...``) takes the rows ``offset + k U, ..., offset + k U + U
+            - 1`` of ``columns[i]``, summed (``U = local_steps``); past the
+            end ``end="cycle"`` wraps around, ``end="stop"`` makes the job
+            last forever (``inf``: that worker has no more measured jobs).
 
     Returns:
         One :class:`RoundRecord` per round, in order.
@@ -373,9 +381,24 @@ def simulate(
     jobs: dict[int, _Job] = {}  # worker -> its current (in-progress) job
     held: dict[int, int] = {}  # worker -> version it last pulled
 
+    started = [0] * n  # jobs each worker has started (the replay's k)
+
+    def replayed(i: int) -> float:
+        """Worker i's next job under in-order replay (its started[i]-th)."""
+        columns, offset, end = replay
+        column = columns[i]
+        total = 0.0
+        for j in range(n_local):
+            row = offset + started[i] * n_local + j
+            if row >= len(column) and end == "stop":
+                return math.inf
+            total += float(column[row % len(column)])
+        return total
+
     def start_job(i: int, now: float, version: int, r: int, slot: int) -> bool:
         """Starts worker i's job on w_version; returns True if it is a download."""
-        dur = float(duration(r, slot, i))
+        dur = float(duration(r, slot, i)) if replay is None else replayed(i)
+        started[i] += 1
         sample = batch(r, slot, i)
         if n_local == 1:
             samples = [sample]

@@ -17,6 +17,7 @@ import numpy as np
 
 from absjax._validate import check_real
 from absjax.delays.laws import Law, Params
+from absjax.delays.replay import check_rounds
 from absjax.delays.traces import Trace
 
 SPEED_MODES = ("none", "sqrt", "random")
@@ -172,6 +173,20 @@ class Delay:
                         "(or format=pooled to share all durations)"
                     )
 
+    @property
+    def replays(self) -> bool:
+        """Whether a law replays a trace in order (it reads job numbers)."""
+        return any(isinstance(law, Trace) and law.replays for _, law in self._laws())
+
+    def check_rounds(
+        self, rounds: int, k: int, every_worker: bool, draws: int = 1
+    ) -> None:
+        """Refuses a run that needs more rows than a stopping replay holds
+        (``absjax.delays.replay.check_rounds``): ``rounds`` rounds of at least
+        ``k`` arrivals, ``every_worker`` when every worker starts one job a
+        round (sync, K-sync), ``draws`` rows per compute job."""
+        check_rounds(self._laws(), rounds, k, every_worker, draws)
+
     def worker_speeds(self, key: jax.Array, params: Params, num_workers: int):
         """Per-worker slowdown factors, shape ``(num_workers,)``.
 
@@ -229,6 +244,8 @@ class Delay:
         *,
         worker: jax.Array | None = None,
         slow: jax.Array | None = None,
+        job: jax.Array | None = None,
+        seed_key: jax.Array | None = None,
     ) -> jax.Array:
         """Draws job durations; the output has the shape of ``speed``.
 
@@ -241,12 +258,23 @@ class Delay:
         :class:`Trace` whose durations to draw; ``None`` draws pooled. ``slow``
         (bool, the shape of ``speed``) is the jobs' chain state from
         :meth:`chain`: every step of a slow job is ``markov_factor`` slower.
+        ``job`` (int, the shape of ``speed``) numbers each job in its worker's
+        sequence and ``seed_key`` is the seed's key, for a replayed
+        :class:`Trace` (``mode="replay"``); with summed local steps, job ``k``
+        replays the compute rows ``k U, ..., k U + U - 1``.
         """
         key_compute, key_straggle, key_up, key_down = jax.random.split(key, 4)
         shape = jnp.shape(speed)
         draws = steps if local_duration == "sum" else 1
         full = (draws, *shape) if draws > 1 else shape
-        x = speed * _draw(self.compute, key_compute, params["compute"], full, worker)
+        order = (job, seed_key)
+        if job is not None and draws > 1:
+            step = jnp.arange(draws).reshape((draws,) + (1,) * len(shape))
+            order = (job * draws + step, seed_key)
+        compute = _draw(
+            self.compute, key_compute, params["compute"], full, worker, order
+        )
+        x = speed * compute
         p = params["straggler_prob"]
         straggle = _unless_zero(
             p, lambda: jax.random.bernoulli(key_straggle, p, full), full
@@ -259,9 +287,20 @@ class Delay:
         elif steps > 1:
             x = steps * x
         if self.upload is not None:
-            x = x + _draw(self.upload, key_up, params["upload"], shape, worker)
+            up = _draw(
+                self.upload, key_up, params["upload"], shape, worker, (job, seed_key)
+            )
+            x = x + up
         if self.download is not None:
-            x = x + _draw(self.download, key_down, params["download"], shape, worker)
+            down = _draw(
+                self.download,
+                key_down,
+                params["download"],
+                shape,
+                worker,
+                (job, seed_key),
+            )
+            x = x + down
         return x
 
     @staticmethod
@@ -332,9 +371,12 @@ def _unless_zero(probability, draw, shape) -> jax.Array:
     return jax.lax.cond(probability > 0, draw, lambda: jnp.zeros(shape, bool))
 
 
-def _draw(law: Law, key, params, shape, worker):
-    """``law``'s draws; a :class:`Trace` also gets the worker indices."""
+def _draw(law: Law, key, params, shape, worker, order=(None, None)):
+    """``law``'s draws; a :class:`Trace` also gets the worker indices, and a
+    replayed one the ``(job numbers, seed key)`` pair ``order``."""
     if isinstance(law, Trace):
+        if law.replays:
+            return law.sample(key, params, shape, worker, *order)
         return law.sample(key, params, shape, worker)
     return law.sample(key, params, shape)
 

@@ -20,16 +20,22 @@ from absjax._spec import Entry, Param, build_from_spec, split_spec
 from absjax.delays._csv import FORMATS
 from absjax.delays.cluster import SPEED_MODES, Delay
 from absjax.delays.laws import LAWS, Law
-from absjax.delays.traces import Trace
+from absjax.delays.traces import ENDS, MODES, Trace
 
 
-def _trace_from_spec(path: str | None = None, format: str = "auto") -> Trace:
+def _trace_from_spec(
+    path: str | None = None,
+    format: str = "auto",
+    mode: str = "resample",
+    end: str = "cycle",
+    start: int | None = None,
+) -> Trace:
     if path is None:
         raise ValueError(
             "delay law 'trace' needs path=FILE, a CSV file of measured durations "
             "(e.g. 'trace:path=durations.csv,format=wide')"
         )
-    return Trace.from_csv(path, format)
+    return Trace.from_csv(path, format, mode=mode, end=end, start=start)
 
 
 def _law_registry() -> dict[str, Entry]:
@@ -45,6 +51,17 @@ def _law_registry() -> dict[str, Entry]:
                 str, shown="required", note="a CSV file of measured durations"
             ),
             "format": Param(str, choices=FORMATS),
+            "mode": Param(
+                str, choices=MODES, note="replay: each worker's jobs in file order"
+            ),
+            "end": Param(str, choices=ENDS, note="a replay past a column's end"),
+            "start": Param(
+                int,
+                low=0,
+                none=("random",),
+                shown="random",
+                note="the row every seed's replay starts at",
+            ),
         },
         source=Trace,
     )
@@ -74,7 +91,8 @@ def parse_law(spec: str) -> Law:
 
     ``"trace:path=FILE,format=auto|wide|long|pooled"`` reads a :class:`Trace`
     (a relative path is taken from the working directory; it may not hold a
-    comma).
+    comma); ``mode=replay`` replays each worker's column in order, with
+    ``end=cycle|stop`` and ``start=ROW|random``.
     """
     return build_from_spec(spec, LAW_REGISTRY, "delay law")
 

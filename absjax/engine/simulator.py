@@ -33,6 +33,7 @@ from absjax import policies as policies_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
 from absjax._version import __version__
+from absjax.delays.replay import warn_trace_end
 from absjax.engine import layout, memory
 from absjax.engine import models as models_lib
 from absjax.engine import params as params_lib
@@ -92,10 +93,18 @@ class Simulator:
         k = self.policy.resolve_k(n)
         self._set("delay", delays_lib.as_delay(self.delay))
         self.delay.check_workers(n)
+        check_int("rounds", self.rounds)
+        self.delay.check_rounds(
+            self.rounds,
+            k,
+            self.policy.base in ("sync", "k_sync")
+            and self.policy.arrivals is None
+            and self.policy.restart is None,
+            self.policy.local_steps if self.policy.local_duration == "sum" else 1,
+        )
         self._set("objective", objectives_lib.as_objective(self.objective))
         self.objective.check_workers(n)
         check_real("lr", self.lr, 0.0, strict_low=True)
-        check_int("rounds", self.rounds)
         check_int("log_every", self.log_every)
         if self.rounds % self.log_every:
             raise ValueError(
@@ -303,7 +312,10 @@ class Simulator:
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         args = (root_key(seed), seed_indices, params)
         out = self._serving(params)._execute(grid_axes, history, chunk, devices, args)
-        return self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
+        result = self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
+        if self.delay.replays:
+            warn_trace_end(result.metrics["wall_clock"], result.seeds)
+        return result
 
     def describe(self, **run) -> dict[str, Any]:
         """A JSON-able description of the configuration (``Result.config``).

@@ -53,8 +53,9 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
     n = sim.num_workers
     speed = sim.delay.worker_speeds(keys.speed, params.delay, n)
     w = sim.objective.init(params.data)
+    first = jnp.zeros((n,), jnp.int32)
     remaining, slow = sim.jobs.durations(
-        keys, -1, 0, params, speed, jnp.arange(n), None
+        keys, -1, 0, params, speed, jnp.arange(n), None, first
     )
     dtype = remaining.dtype
     loss = sim.loss_estimator.initial(sim.objective, params.data, w, dtype)
@@ -74,6 +75,7 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
             slow=slow,
             age=jnp.zeros((n,), dtype),
             job_time=jnp.full((n,), jnp.nan, dtype),
+            job=first,
         ),
         speed=speed,
         k=jnp.asarray(params.k, jnp.int32),
@@ -98,6 +100,8 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
     y = arrivals.duration - state.clock_error
     clock = state.clock + y
     clock_error = (clock - state.clock) - y
+    # A round that never ends (a stopped replay) leaves the clock at inf.
+    clock_error = jnp.where(jnp.isfinite(clock), clock_error, 0.0)
 
     # What the server knows now; K and tau of the next round.
     workers = arrivals.workers
@@ -124,8 +128,9 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
     # Restarts on w_{t+1}, and the new jobs' durations.
     restarts = sim.restart_rule(view, running, params.policy)
     restart = restarts.restart
+    number = workers.job + 1
     duration, slow = sim.jobs.durations(
-        keys, t, 0, params, state.speed, jnp.arange(n), workers.slow
+        keys, t, 0, params, state.speed, jnp.arange(n), workers.slow, number
     )
     slow = jnp.where(restart, slow, workers.slow)
     remaining = jnp.where(restarts.blocked, jnp.inf, workers.remaining)
@@ -144,6 +149,7 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
             slow=slow,
             age=jnp.where(running & ~restart, workers.age, 0.0),
             job_time=workers.job_time,
+            job=jnp.where(restart, number, workers.job),
         ),
         speed=state.speed,
         k=view.k,

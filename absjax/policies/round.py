@@ -36,6 +36,7 @@ class Workers(NamedTuple):
     slow: jax.Array  # (num_workers,) bool, straggler-chain state of the job
     age: jax.Array  # (num_workers,) float, time since the job started
     job_time: jax.Array  # (num_workers,) float, duration of the last finished job
+    job: jax.Array  # (num_workers,) int32, the job's number in the worker's jobs
 
 
 class Arrivals(NamedTuple):

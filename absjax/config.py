@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "normalization": "count",
     "upload": None,
     "download": None,
+    "startup": None,
+    "first_job": None,
     "out": None,
 }
 TYPES: dict[str, type] = {
@@ -58,6 +60,8 @@ TYPES: dict[str, type] = {
     "normalization": str,
     "upload": str,
     "download": str,
+    "startup": str,
+    "first_job": str,
     "out": str,
 }
 
@@ -138,7 +142,13 @@ def build_simulator(config: dict[str, Any]):
     another one than the default ``constant``.
     """
     num_workers = check_int("num_workers", config["workers"])
-    delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
+    delay = delays.parse_delay(
+        config["delay"],
+        config["upload"],
+        config["download"],
+        config["startup"],
+        config["first_job"],
+    )
     spec = config["policy"]
     if ":" in spec or spec not in policies.BASES:  # a SPEC, e.g. abs:k0=1,t0=5
         if config["k"] is not None or config["tau"] is not None:

@@ -216,6 +216,7 @@ def simulate(
     discard: int | None = None,
     distance_c: float | None = None,
     replay: tuple | None = None,
+    start_times: list[float] | None = None,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -298,6 +299,11 @@ def simulate(
             - 1`` of ``columns[i]``, summed (``U = local_steps``); past the
             end ``end="cycle"`` wraps around, ``end="stop"`` makes the job
             last forever (``inf``: that worker has no more measured jobs).
+        start_times: ``None`` (all 0) or one start-up time per worker (spec
+            section 8, "start-up"; our reading of it): worker ``i`` pulls
+            ``w_0`` at time 0 like every worker, and its first job, whose
+            duration is ``duration(-1, 0, i)``, finishes at
+            ``start_times[i] + duration(-1, 0, i)``.
 
     Returns:
         One :class:`RoundRecord` per round, in order.
@@ -432,6 +438,8 @@ def simulate(
     # The initial pulls belong to no round record.
     for i in range(n):
         start_job(i, 0.0, 0, -1, 0)
+        if start_times is not None:  # the start-up delays the first arrival
+            jobs[i].finish = float(start_times[i]) + jobs[i].finish
 
     def rebuild_heap() -> list[tuple[float, int]]:
         # Events ordered by (finish_time, worker_index): ties by worker index.

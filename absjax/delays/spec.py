@@ -97,12 +97,39 @@ def parse_law(spec: str) -> Law:
     return build_from_spec(spec, LAW_REGISTRY, "delay law")
 
 
-def parse_delay(spec: str, upload: str | None = None, download: str | None = None):
+def parse_startup(text: str) -> Law | tuple[float, ...]:
+    """A start-up SPEC: a delay law (``"uniform:low=0,high=8"``) or per-worker
+    times separated by ``;`` (``"0;2.5;7"``).
+
+    >>> parse_startup("0;2.5;7")
+    (0.0, 2.5, 7.0)
+    """
+    name = text.strip().partition(":")[0]
+    if name in LAW_REGISTRY:
+        return parse_law(text)
+    try:
+        return tuple(float(x) for x in text.split(";"))
+    except ValueError:
+        raise ValueError(
+            f"startup={text!r} must be a delay law SPEC or per-worker times "
+            "separated by ';' (e.g. '0;2.5;7')"
+        ) from None
+
+
+def parse_delay(
+    spec: str,
+    upload: str | None = None,
+    download: str | None = None,
+    startup: str | None = None,
+    first_job: str | None = None,
+):
     """Builds a :class:`Delay` from a SPEC; modifiers may follow the law's keys.
 
     Modifiers: ``speeds``, ``speed_spread``, ``straggler_prob``,
     ``straggler_factor``, ``markov_slow``, ``markov_recover``,
-    ``markov_factor`` (the :class:`Delay` fields), e.g.
+    ``markov_factor`` (the :class:`Delay` fields); ``upload``,
+    ``download`` and ``first_job`` are law SPECs, ``startup`` a law SPEC or
+    per-worker times (:func:`parse_startup`), e.g.
     ``"trace:path=durations.csv,markov_slow=0.01,markov_recover=0.2,
     markov_factor=3"``.
 
@@ -124,6 +151,8 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
         compute=parse_law(law_spec),
         upload=parse_law(upload) if upload else None,
         download=parse_law(download) if download else None,
+        startup=parse_startup(startup) if startup else None,
+        first_job=parse_law(first_job) if first_job else None,
         **extra,
     )
 

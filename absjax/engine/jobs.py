@@ -148,6 +148,7 @@ class Jobs:
             self.local_duration,
             worker=worker,
             slow=slow,
+            first=isinstance(r, int) and r == -1,
             **order,
         )
         return duration, slow

@@ -57,6 +57,9 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
     remaining, slow = sim.jobs.durations(
         keys, -1, 0, params, speed, jnp.arange(n), None, first
     )
+    startup = sim.delay.startup_times(keys.speed, params.delay, n)
+    if startup is not None:  # the first updates arrive after the start-up
+        remaining = remaining + startup.astype(remaining.dtype)
     dtype = remaining.dtype
     loss = sim.loss_estimator.initial(sim.objective, params.data, w, dtype)
     view = rules_lib.ServerView.initial(n, params.k, params.tau)

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 10,
     "weight": "constant",
     "normalization": "count",
+    "read": "after",
     "upload": None,
     "download": None,
     "startup": None,
@@ -58,6 +59,7 @@ TYPES: dict[str, type] = {
     "log_every": int,
     "weight": str,
     "normalization": str,
+    "read": str,
     "upload": str,
     "download": str,
     "startup": str,
@@ -175,4 +177,5 @@ def build_simulator(config: dict[str, Any]):
         log_every=config["log_every"],
         weight=weight,
         normalization=config["normalization"],
+        read=config["read"],
     )

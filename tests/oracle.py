@@ -217,6 +217,7 @@ def simulate(
     distance_c: float | None = None,
     replay: tuple | None = None,
     start_times: list[float] | None = None,
+    read_before: bool = False,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -304,6 +305,10 @@ def simulate(
             ``w_0`` at time 0 like every worker, and its first job, whose
             duration is ``duration(-1, 0, i)``, finishes at
             ``start_times[i] + duration(-1, 0, i)``.
+        read_before: the read order "before" (spec section 8): a worker
+            restarting at the end of round ``t`` because its update arrived in
+            round ``t`` is handed ``w_t``, the model as it was when its update
+            arrived, not ``w_{t+1}``; every other restart reads ``w_{t+1}``.
 
     Returns:
         One :class:`RoundRecord` per round, in order.
@@ -610,7 +615,11 @@ def simulate(
         # Every end-of-round start uses duration(t, 0, i), in worker order.
         for i in sorted(restarted):
             assert i not in jobs
-            if start_job(i, wall_clock, new_version, t, 0):
+            # Arrivers still waiting at the round's end (under the batch
+            # policies only the K-th; the others restarted mid-round).
+            waiting = {arrivals[-1]} if is_batch else set(arrivals)
+            version = t if read_before and i in waiting else new_version
+            if start_job(i, wall_clock, version, t, 0):
                 downloads += 1
         assert len(jobs) + len(blocked) == n, "a worker is neither busy nor blocked"
         assert jobs, "no worker holds a job"

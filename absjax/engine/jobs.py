@@ -87,7 +87,9 @@ def _materialized(x: jax.Array) -> jax.Array:
 
 
 def job_round(read: jax.Array, slot: jax.Array) -> jax.Array:
-    """Round in which a job started: slot 0 at the end of round ``read - 1``."""
+    """Round in which a job started: slot 0 at the end of round ``read - 1``;
+    slot ``-1`` (a round-end start on the model before the aggregation, read
+    order ``"before"``) and mid-round slots in round ``read``."""
     return jnp.where(slot == 0, read - 1, read)
 
 
@@ -206,7 +208,7 @@ class Jobs:
         indices into ``workers``, a :class:`~absjax.policies.Workers`; ``w``
         is the server's current model)."""
         rounds = job_round(workers.read, workers.slot)[which]
-        slots = workers.slot[which]
+        slots = jnp.maximum(workers.slot[which], 0)  # -1: a round-end start
 
         def one(worker, r, slot, model):
             samples = self.samples(keys, r, slot, worker, params.data)

@@ -42,6 +42,8 @@ from absjax.engine.jobs import Jobs, RunKeys, root_key, seed_keys
 from absjax.engine.state import SimParams, SimState
 from absjax.results import Result
 
+READ_ORDERS = ("after", "before")
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Simulator:
@@ -69,6 +71,10 @@ class Simulator:
       k_max: static number of arrivals a round can hold (default: the policy's
         K, or N under a K rule); values of K swept with ``grid=`` or ``params``
         must not exceed it, and a K rule's values are clipped to it.
+      read: when a worker whose update was aggregated reads its next model:
+        ``"after"`` its round's aggregation (``w_{t+1}``), or ``"before"`` it
+        (``w_t``, the model when its update arrived: a server that dispatches
+        before it applies; that job's staleness is one more).
 
     Attributes (chosen once from the policy): ``arrival_rule``,
     ``restart_rule``, ``loss_estimator`` and ``jobs``, the job machinery.
@@ -85,6 +91,7 @@ class Simulator:
     normalization: str = "count"
     optimizer: optax.GradientTransformation | None = None
     k_max: int | None = None
+    read: str = "after"
 
     def __post_init__(self):
         n = check_int("num_workers", self.num_workers)
@@ -112,6 +119,8 @@ class Simulator:
             )
         self._set("weight", self._resolve_weight())
         staleness_lib.check_normalization(self.normalization)
+        if self.read not in READ_ORDERS:
+            raise ValueError(f"read={self.read!r} must be one of {READ_ORDERS}")
         if self.optimizer is not None and not isinstance(
             self.optimizer, optax.GradientTransformation
         ):
@@ -143,7 +152,7 @@ class Simulator:
                 local_steps=policy.local_steps,
                 local_duration=policy.local_duration,
                 observe_loss=self.loss_estimator.observes_minibatch,
-                store=models_lib.store_for(policy, n),
+                store=models_lib.store_for(policy, n, self.read),
             ),
         )
         self._set("_programs", layout.Programs())
@@ -343,6 +352,8 @@ class Simulator:
             config[name] = _plain(getattr(self, name))
         config["optimizer"] = None if self.optimizer is None else _repr(self.optimizer)
         config["k_max"] = self.k_max
+        if self.read != "after":
+            config["read"] = self.read
         config.update({name: _plain(value) for name, value in run.items()})
         config["absjax_version"] = __version__
         config["jax_version"] = jax.__version__

@@ -54,6 +54,12 @@ _HELP = {  # flags whose meaning is more than their default
     f"{DEFAULTS['weight']}",
     "upload": "a delay law SPEC for the time to push an update",
     "download": "a delay law SPEC for the time to pull the model",
+    "startup": "each worker's start-up before its first update: a delay law "
+    "SPEC or per-worker times separated by ';'",
+    "first_job": "a delay law SPEC for the compute time of a worker's first job",
+    "read": "after (a worker whose update was applied reads the new model) or "
+    "before (it is handed the model as it was when its update arrived); "
+    "default: after",
     "out": "file for the results: tidy rows as Parquet (.parquet) or CSV "
     "(any other suffix), or the N-d arrays as NetCDF (.nc, read by absjax.load)",
 }

@@ -38,8 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 10,
     "weight": "constant",
     "normalization": "count",
+    "read": "after",
     "upload": None,
     "download": None,
+    "startup": None,
+    "first_job": None,
     "out": None,
 }
 TYPES: dict[str, type] = {
@@ -56,8 +59,11 @@ TYPES: dict[str, type] = {
     "log_every": int,
     "weight": str,
     "normalization": str,
+    "read": str,
     "upload": str,
     "download": str,
+    "startup": str,
+    "first_job": str,
     "out": str,
 }
 
@@ -138,7 +144,13 @@ def build_simulator(config: dict[str, Any]):
     another one than the default ``constant``.
     """
     num_workers = check_int("num_workers", config["workers"])
-    delay = delays.parse_delay(config["delay"], config["upload"], config["download"])
+    delay = delays.parse_delay(
+        config["delay"],
+        config["upload"],
+        config["download"],
+        config["startup"],
+        config["first_job"],
+    )
     spec = config["policy"]
     if ":" in spec or spec not in policies.BASES:  # a SPEC, e.g. abs:k0=1,t0=5
         if config["k"] is not None or config["tau"] is not None:
@@ -165,4 +177,5 @@ def build_simulator(config: dict[str, Any]):
         log_every=config["log_every"],
         weight=weight,
         normalization=config["normalization"],
+        read=config["read"],
     )

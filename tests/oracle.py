@@ -215,6 +215,9 @@ def simulate(
     ssp: int | None = None,
     discard: int | None = None,
     distance_c: float | None = None,
+    replay: tuple | None = None,
+    start_times: list[float] | None = None,
+    read_before: bool = False,
 ) -> list[RoundRecord]:
     """Simulates ``rounds`` communication rounds of a parameter-server policy.
 
@@ -290,6 +293,22 @@ def simulate(
             ``w_b = w_t``), i.e. ``eta_max = lr``. ``"count"``:
             ``w_{t+1} = w_t - sum_j eta_j u_j / K``; ``"weight-sum"``:
             ``w_{t+1} = w_t - sum_j eta_j u_j / Z``, ``Z = sum_j eta_j / lr``.
+        replay: ``None``, or ``(columns, offset, end)``: in-order trace
+            replay (spec section 8), replacing ``duration``. Worker ``i``'s
+            ``k``-th job (every job it starts, cancelled ones included, ``k =
+            0, 1, ...``) takes the rows ``offset + k U, ..., offset + k U + U
+            - 1`` of ``columns[i]``, summed (``U = local_steps``); past the
+            end ``end="cycle"`` wraps around, ``end="stop"`` makes the job
+            last forever (``inf``: that worker has no more measured jobs).
+        start_times: ``None`` (all 0) or one start-up time per worker (spec
+            section 8, "start-up"; our reading of it): worker ``i`` pulls
+            ``w_0`` at time 0 like every worker, and its first job, whose
+            duration is ``duration(-1, 0, i)``, finishes at
+            ``start_times[i] + duration(-1, 0, i)``.
+        read_before: the read order "before" (spec section 8): a worker
+            restarting at the end of round ``t`` because its update arrived in
+            round ``t`` is handed ``w_t``, the model as it was when its update
+            arrived, not ``w_{t+1}``; every other restart reads ``w_{t+1}``.
 
     Returns:
         One :class:`RoundRecord` per round, in order.
@@ -373,9 +392,24 @@ def simulate(
     jobs: dict[int, _Job] = {}  # worker -> its current (in-progress) job
     held: dict[int, int] = {}  # worker -> version it last pulled
 
+    started = [0] * n  # jobs each worker has started (the replay's k)
+
+    def replayed(i: int) -> float:
+        """Worker i's next job under in-order replay (its started[i]-th)."""
+        columns, offset, end = replay
+        column = columns[i]
+        total = 0.0
+        for j in range(n_local):
+            row = offset + started[i] * n_local + j
+            if row >= len(column) and end == "stop":
+                return math.inf
+            total += float(column[row % len(column)])
+        return total
+
     def start_job(i: int, now: float, version: int, r: int, slot: int) -> bool:
         """Starts worker i's job on w_version; returns True if it is a download."""
-        dur = float(duration(r, slot, i))
+        dur = float(duration(r, slot, i)) if replay is None else replayed(i)
+        started[i] += 1
         sample = batch(r, slot, i)
         if n_local == 1:
             samples = [sample]
@@ -409,6 +443,8 @@ def simulate(
     # The initial pulls belong to no round record.
     for i in range(n):
         start_job(i, 0.0, 0, -1, 0)
+        if start_times is not None:  # the start-up delays the first arrival
+            jobs[i].finish = float(start_times[i]) + jobs[i].finish
 
     def rebuild_heap() -> list[tuple[float, int]]:
         # Events ordered by (finish_time, worker_index): ties by worker index.
@@ -579,7 +615,11 @@ def simulate(
         # Every end-of-round start uses duration(t, 0, i), in worker order.
         for i in sorted(restarted):
             assert i not in jobs
-            if start_job(i, wall_clock, new_version, t, 0):
+            # Arrivers still waiting at the round's end (under the batch
+            # policies only the K-th; the others restarted mid-round).
+            waiting = {arrivals[-1]} if is_batch else set(arrivals)
+            version = t if read_before and i in waiting else new_version
+            if start_job(i, wall_clock, version, t, 0):
                 downloads += 1
         assert len(jobs) + len(blocked) == n, "a worker is neither busy nor blocked"
         assert jobs, "no worker holds a job"

@@ -56,10 +56,11 @@ def _policy_options(policy):
     return options
 
 
-def compare(sim, seed=3):
+def compare(sim, seed=3, **oracle):
     """Runs ``sim`` (one seed, ``history=True``) and the oracle on the same job
     draws, asserts that they agree round by round and returns the oracle's
-    records (for checks that a case exercises its feature)."""
+    records (for checks that a case exercises its feature). ``oracle``: more
+    keyword arguments of the oracle (e.g. ``replay``)."""
     n, rounds = sim.num_workers, sim.rounds
     draw = sim.job_draws(seed)
     data = {k: np.asarray(v, np.float64) for k, v in sim.params.data.items()}
@@ -111,6 +112,7 @@ def compare(sim, seed=3):
         exact_loss=exact_loss,
         **_policy_options(policy),
         **_weight_options(sim.weight),
+        **oracle,
     )
     result = sim.run(seeds=1, seed=seed, history=True, chunk=1)
     infos, w_hist = result.history

@@ -17,12 +17,15 @@ import numpy as np
 
 from absjax._validate import check_real
 from absjax.delays.laws import Law, Params
+from absjax.delays.replay import check_rounds
 from absjax.delays.traces import Trace
 
 SPEED_MODES = ("none", "sqrt", "random")
 # The persistent-straggler chain draws from fold_in(job key, CHAIN_STREAM); slot
 # keys fold in small slot indices (< num_workers + K), never this one.
 CHAIN_STREAM = 2**31 - 1
+# Start-up times draw from fold_in(seed's speed key, STARTUP_STREAM).
+STARTUP_STREAM = 2**31 - 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +69,14 @@ class Delay:
       markov_recover: ``q``, probability that a slow worker's next job is
         normal (default 1: a slow spell lasts one job).
       markov_factor: slowdown factor of the compute time of a slow job.
+      startup: when each worker's first job can finish at the earliest: a
+        law drawn once per worker and seed, a tuple of per-worker times, or
+        ``None`` (all 0). Every worker pulls ``w_0`` at time 0 and its first
+        update arrives at ``startup_i + X`` (a start-up such as launching the
+        process and loading the data, spent before the first gradient on
+        ``w_0``), so a late worker's first update is stale.
+      first_job: law of the compute time of a worker's first job (``None``:
+        ``compute``'s), e.g. a slower first step (compilation, warm caches).
 
     >>> from absjax.delays import exponential
     >>> d = Delay(exponential(rate=2.0), straggler_prob=0.1, straggler_factor=5)
@@ -89,6 +100,8 @@ class Delay:
     markov_slow: float = 0.0
     markov_recover: float = 1.0
     markov_factor: float = 1.0
+    startup: Law | tuple[float, ...] | None = None
+    first_job: Law | None = None
 
     def __post_init__(self):
         if not isinstance(self.compute, Law):
@@ -108,6 +121,32 @@ class Delay:
             for s in self.speeds:
                 check_real("speeds[i]", s, 0.0, math.inf, strict_low=True)
         _check_modifiers({name: getattr(self, name) for name in MODIFIERS})
+        self._check_startup()
+
+    def _check_startup(self) -> None:
+        """The start-up time and first-job law."""
+        if self.first_job is not None and not isinstance(self.first_job, Law):
+            raise ValueError(
+                f"first_job={self.first_job!r} must be a delay law or None"
+            )
+        if self.first_job is not None and isinstance(self.compute, Trace):
+            if self.compute.replays:
+                raise ValueError(
+                    "first_job cannot be combined with a replayed trace: the "
+                    "trace's rows already hold the first jobs' durations"
+                )
+        if self.startup is None or isinstance(self.startup, Law):
+            return
+        if isinstance(self.startup, str) or not hasattr(self.startup, "__len__"):
+            raise ValueError(
+                f"startup={self.startup!r} must be a delay law, a tuple of "
+                "per-worker times or None"
+            )
+        times = tuple(float(x) for x in self.startup)
+        for i, x in enumerate(times):
+            if not (math.isfinite(x) and x >= 0):
+                raise ValueError(f"startup[{i}]={x} must be a finite time >= 0")
+        object.__setattr__(self, "startup", times)
 
     def check(self, params: Params) -> None:
         """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
@@ -115,6 +154,10 @@ class Delay:
         for name, law in self._laws():
             law.check(params[name])
         _check_modifiers({name: float(params[name]) for name in MODIFIERS})
+        if self.first_job is not None:
+            self.first_job.check(params["first_job"])
+        if isinstance(self.startup, Law):
+            self.startup.check(params["startup"])
 
     @property
     def params(self) -> Params:
@@ -132,6 +175,12 @@ class Delay:
             p["upload"] = self.upload.params
         if self.download is not None:
             p["download"] = self.download.params
+        if self.first_job is not None:
+            p["first_job"] = self.first_job.params
+        if isinstance(self.startup, Law):
+            p["startup"] = self.startup.params
+        elif self.startup is not None:
+            p["startup"] = jnp.asarray(self.startup)
         return p
 
     def _laws(self):
@@ -157,6 +206,11 @@ class Delay:
     def check_workers(self, num_workers: int) -> None:
         """Raises ``ValueError`` if given speeds or a per-worker trace do not
         match ``num_workers``."""
+        if isinstance(self.startup, tuple) and len(self.startup) != num_workers:
+            raise ValueError(
+                f"startup has {len(self.startup)} times; it needs one per "
+                f"worker (num_workers={num_workers})"
+            )
         if isinstance(self.speeds, tuple) and len(self.speeds) != num_workers:
             raise ValueError(
                 f"speeds has {len(self.speeds)} factors; it needs one per "
@@ -171,6 +225,32 @@ class Delay:
                         f"num_workers={num_workers} needs one column per worker "
                         "(or format=pooled to share all durations)"
                     )
+
+    @property
+    def replays(self) -> bool:
+        """Whether a law replays a trace in order (it reads job numbers)."""
+        return any(isinstance(law, Trace) and law.replays for _, law in self._laws())
+
+    def check_rounds(
+        self, rounds: int, k: int, every_worker: bool, draws: int = 1
+    ) -> None:
+        """Refuses a run that needs more rows than a stopping replay holds
+        (``absjax.delays.replay.check_rounds``): ``rounds`` rounds of at least
+        ``k`` arrivals, ``every_worker`` when every worker starts one job a
+        round (sync, K-sync), ``draws`` rows per compute job."""
+        check_rounds(self._laws(), rounds, k, every_worker, draws)
+
+    def startup_times(self, key: jax.Array, params: Params, num_workers: int):
+        """Per-worker start-up times, shape ``(num_workers,)`` (``None``
+        without a start-up); a law's are drawn once per seed from
+        ``fold_in(key, STARTUP_STREAM)``, ``key`` the seed's speed key."""
+        if self.startup is None:
+            return None
+        if not isinstance(self.startup, Law):
+            return params["startup"]
+        key = jax.random.fold_in(key, STARTUP_STREAM)
+        worker = jnp.arange(num_workers)
+        return _draw(self.startup, key, params["startup"], (num_workers,), worker)
 
     def worker_speeds(self, key: jax.Array, params: Params, num_workers: int):
         """Per-worker slowdown factors, shape ``(num_workers,)``.
@@ -229,6 +309,9 @@ class Delay:
         *,
         worker: jax.Array | None = None,
         slow: jax.Array | None = None,
+        job: jax.Array | None = None,
+        seed_key: jax.Array | None = None,
+        first: bool = False,
     ) -> jax.Array:
         """Draws job durations; the output has the shape of ``speed``.
 
@@ -241,12 +324,25 @@ class Delay:
         :class:`Trace` whose durations to draw; ``None`` draws pooled. ``slow``
         (bool, the shape of ``speed``) is the jobs' chain state from
         :meth:`chain`: every step of a slow job is ``markov_factor`` slower.
+        ``job`` (int, the shape of ``speed``) numbers each job in its worker's
+        sequence and ``seed_key`` is the seed's key, for a replayed
+        :class:`Trace` (``mode="replay"``); with summed local steps, job ``k``
+        replays the compute rows ``k U, ..., k U + U - 1``. ``first`` draws
+        the compute time from ``first_job`` when it is set (the initial jobs).
         """
         key_compute, key_straggle, key_up, key_down = jax.random.split(key, 4)
         shape = jnp.shape(speed)
         draws = steps if local_duration == "sum" else 1
         full = (draws, *shape) if draws > 1 else shape
-        x = speed * _draw(self.compute, key_compute, params["compute"], full, worker)
+        order = (job, seed_key)
+        if job is not None and draws > 1:
+            step = jnp.arange(draws).reshape((draws,) + (1,) * len(shape))
+            order = (job * draws + step, seed_key)
+        law, law_params = self.compute, params["compute"]
+        if first and self.first_job is not None:
+            law, law_params = self.first_job, params["first_job"]
+        compute = _draw(law, key_compute, law_params, full, worker, order)
+        x = speed * compute
         p = params["straggler_prob"]
         straggle = _unless_zero(
             p, lambda: jax.random.bernoulli(key_straggle, p, full), full
@@ -259,9 +355,20 @@ class Delay:
         elif steps > 1:
             x = steps * x
         if self.upload is not None:
-            x = x + _draw(self.upload, key_up, params["upload"], shape, worker)
+            up = _draw(
+                self.upload, key_up, params["upload"], shape, worker, (job, seed_key)
+            )
+            x = x + up
         if self.download is not None:
-            x = x + _draw(self.download, key_down, params["download"], shape, worker)
+            down = _draw(
+                self.download,
+                key_down,
+                params["download"],
+                shape,
+                worker,
+                (job, seed_key),
+            )
+            x = x + down
         return x
 
     @staticmethod
@@ -332,9 +439,12 @@ def _unless_zero(probability, draw, shape) -> jax.Array:
     return jax.lax.cond(probability > 0, draw, lambda: jnp.zeros(shape, bool))
 
 
-def _draw(law: Law, key, params, shape, worker):
-    """``law``'s draws; a :class:`Trace` also gets the worker indices."""
+def _draw(law: Law, key, params, shape, worker, order=(None, None)):
+    """``law``'s draws; a :class:`Trace` also gets the worker indices, and a
+    replayed one the ``(job numbers, seed key)`` pair ``order``."""
     if isinstance(law, Trace):
+        if law.replays:
+            return law.sample(key, params, shape, worker, *order)
         return law.sample(key, params, shape, worker)
     return law.sample(key, params, shape)
 

@@ -20,16 +20,22 @@ from absjax._spec import Entry, Param, build_from_spec, split_spec
 from absjax.delays._csv import FORMATS
 from absjax.delays.cluster import SPEED_MODES, Delay
 from absjax.delays.laws import LAWS, Law
-from absjax.delays.traces import Trace
+from absjax.delays.traces import ENDS, MODES, Trace
 
 
-def _trace_from_spec(path: str | None = None, format: str = "auto") -> Trace:
+def _trace_from_spec(
+    path: str | None = None,
+    format: str = "auto",
+    mode: str = "resample",
+    end: str = "cycle",
+    start: int | None = None,
+) -> Trace:
     if path is None:
         raise ValueError(
             "delay law 'trace' needs path=FILE, a CSV file of measured durations "
             "(e.g. 'trace:path=durations.csv,format=wide')"
         )
-    return Trace.from_csv(path, format)
+    return Trace.from_csv(path, format, mode=mode, end=end, start=start)
 
 
 def _law_registry() -> dict[str, Entry]:
@@ -45,6 +51,17 @@ def _law_registry() -> dict[str, Entry]:
                 str, shown="required", note="a CSV file of measured durations"
             ),
             "format": Param(str, choices=FORMATS),
+            "mode": Param(
+                str, choices=MODES, note="replay: each worker's jobs in file order"
+            ),
+            "end": Param(str, choices=ENDS, note="a replay past a column's end"),
+            "start": Param(
+                int,
+                low=0,
+                none=("random",),
+                shown="random",
+                note="the row every seed's replay starts at",
+            ),
         },
         source=Trace,
     )
@@ -74,17 +91,45 @@ def parse_law(spec: str) -> Law:
 
     ``"trace:path=FILE,format=auto|wide|long|pooled"`` reads a :class:`Trace`
     (a relative path is taken from the working directory; it may not hold a
-    comma).
+    comma); ``mode=replay`` replays each worker's column in order, with
+    ``end=cycle|stop`` and ``start=ROW|random``.
     """
     return build_from_spec(spec, LAW_REGISTRY, "delay law")
 
 
-def parse_delay(spec: str, upload: str | None = None, download: str | None = None):
+def parse_startup(text: str) -> Law | tuple[float, ...]:
+    """A start-up SPEC: a delay law (``"uniform:low=0,high=8"``) or per-worker
+    times separated by ``;`` (``"0;2.5;7"``).
+
+    >>> parse_startup("0;2.5;7")
+    (0.0, 2.5, 7.0)
+    """
+    name = text.strip().partition(":")[0]
+    if name in LAW_REGISTRY:
+        return parse_law(text)
+    try:
+        return tuple(float(x) for x in text.split(";"))
+    except ValueError:
+        raise ValueError(
+            f"startup={text!r} must be a delay law SPEC or per-worker times "
+            "separated by ';' (e.g. '0;2.5;7')"
+        ) from None
+
+
+def parse_delay(
+    spec: str,
+    upload: str | None = None,
+    download: str | None = None,
+    startup: str | None = None,
+    first_job: str | None = None,
+):
     """Builds a :class:`Delay` from a SPEC; modifiers may follow the law's keys.
 
     Modifiers: ``speeds``, ``speed_spread``, ``straggler_prob``,
     ``straggler_factor``, ``markov_slow``, ``markov_recover``,
-    ``markov_factor`` (the :class:`Delay` fields), e.g.
+    ``markov_factor`` (the :class:`Delay` fields); ``upload``,
+    ``download`` and ``first_job`` are law SPECs, ``startup`` a law SPEC or
+    per-worker times (:func:`parse_startup`), e.g.
     ``"trace:path=durations.csv,markov_slow=0.01,markov_recover=0.2,
     markov_factor=3"``.
 
@@ -106,6 +151,8 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
         compute=parse_law(law_spec),
         upload=parse_law(upload) if upload else None,
         download=parse_law(download) if download else None,
+        startup=parse_startup(startup) if startup else None,
+        first_job=parse_law(first_job) if first_job else None,
         **extra,
     )
 

@@ -17,10 +17,16 @@ import numpy as np
 from absjax.delays._csv import read_trace
 from absjax.delays.laws import Law, Params
 
+MODES = ("resample", "replay")
+ENDS = ("cycle", "stop")
+# A seed's replay offset draws from fold_in(seed key, OFFSET_STREAM).
+OFFSET_STREAM = 2**31 - 2
+
 
 @dataclasses.dataclass(frozen=True)
 class Trace(Law):
-    """Measured job durations, resampled uniformly with replacement.
+    """Measured job durations, resampled uniformly with replacement or
+    replayed in order.
 
     Per worker (``pooled=False``): a job of worker ``i`` takes one of worker
     ``i``'s measured durations, each with probability ``1 / len(durations[i])``
@@ -42,6 +48,22 @@ class Trace(Law):
     ``"trace:path=FILE,format=auto|wide|long|pooled"`` (layouts:
     :func:`absjax.fitting.load_trace`).
 
+    **Replay** (``mode="replay"``, a per-worker trace): worker ``i``'s
+    ``k``-th job (``k = 0, 1, ...``, counting every job it starts, cancelled
+    ones included) takes the duration in row ``o + k`` of column ``i``, in
+    file order, where ``o`` is the seed's offset: ``start`` for every seed,
+    or with ``start=None`` (the default) one offset per seed, uniform in
+    ``[0, min_i len(durations[i]))`` and shared by all columns, so that seeds
+    still differ. With one worker per arrival (async) the update times are
+    then the merged per-worker cumulative sums of the columns. Past the end
+    of a column, ``end="cycle"`` wraps around to its first row; with
+    ``end="stop"`` the job never finishes (its duration is ``inf``: the
+    worker has no more measured jobs), so a round that needs it ends at time
+    ``inf``. :meth:`absjax.delays.Delay.check_rounds` refuses runs that
+    certainly need more rows than a column holds; :meth:`absjax.Simulator.run`
+    warns about the seeds that ran out. With ``U`` local steps whose
+    durations are summed, a job takes ``U`` consecutive rows.
+
     Attributes:
       durations: one tuple of durations (``>= 0``, finite) per worker, or one
         in all for a pooled trace.
@@ -49,6 +71,11 @@ class Trace(Law):
         default) means pooled exactly when ``durations`` is a flat list.
       path: the file it was read from (``None`` for arrays).
       format: the ``format`` it was read with.
+      mode: ``"resample"`` (i.i.d. draws) or ``"replay"`` (in order).
+      end: a replay past a column's end: ``"cycle"`` or ``"stop"``.
+      start: the row at which every seed's replay starts (``None``: a
+        random offset per seed); a swept number (``delay.compute.start``,
+        ``-1`` for random).
 
     >>> law = Trace([[1.0, 3.0], [2.0]])
     >>> law.workers, float(law.mean(law.params))  # (1 + 3 + 2) / 3
@@ -57,12 +84,19 @@ class Trace(Law):
     >>> x = law.sample(jax.random.key(0), law.params, (4,), worker=jnp.ones(4, int))
     >>> x.tolist()  # worker 1 has only 2.0
     [2.0, 2.0, 2.0, 2.0]
+    >>> law = Trace([[1.0, 3.0], [2.0, 5.0]], mode="replay", start=0)
+    >>> job = jnp.array([0, 1, 2, 3])  # worker 0's first four jobs (cycled)
+    >>> law.sample(None, law.params, (4,), worker=jnp.zeros(4, int), job=job).tolist()
+    [1.0, 3.0, 1.0, 3.0]
     """
 
     durations: Any = dataclasses.field(repr=False)
     pooled: bool | None = None
     path: str | None = None
     format: str = "auto"
+    mode: str = "resample"
+    end: str = "cycle"
+    start: int | None = None
     name: ClassVar[str] = "trace"
 
     def __post_init__(self):
@@ -104,24 +138,80 @@ class Trace(Law):
             values = [np.concatenate(values)]
         object.__setattr__(self, "durations", tuple(tuple(x.tolist()) for x in values))
         object.__setattr__(self, "pooled", pooled)
+        self._check_replay(where)
+
+    def _check_replay(self, where: str) -> None:
+        """The replay options' values."""
+        if self.mode not in MODES:
+            raise ValueError(f"{where}: mode={self.mode!r} must be one of {MODES}")
+        if self.end not in ENDS:
+            raise ValueError(f"{where}: end={self.end!r} must be one of {ENDS}")
+        if self.mode == "resample":
+            if self.end != "cycle" or self.start is not None:
+                raise ValueError(
+                    f"{where}: end= and start= apply to mode='replay' only"
+                )
+            return
+        if self.pooled:
+            raise ValueError(
+                f"{where}: mode='replay' needs one column per worker (a wide or "
+                "long trace); a pooled list has no per-worker order"
+            )
+        if self.start is not None:
+            shortest = min(len(x) for x in self.durations)
+            if isinstance(self.start, bool) or not (
+                isinstance(self.start, int | np.integer) and 0 <= self.start < shortest
+            ):
+                raise ValueError(
+                    f"{where}: start={self.start!r} must be an integer in "
+                    f"[0, {shortest - 1}] (the shortest column's rows), or None "
+                    "for a random offset per seed"
+                )
+            object.__setattr__(self, "start", int(self.start))
 
     @classmethod
-    def from_csv(cls, path, format: str = "auto") -> Trace:
+    def from_csv(
+        cls,
+        path,
+        format: str = "auto",
+        mode: str = "resample",
+        end: str = "cycle",
+        start: int | None = None,
+    ) -> Trace:
         """Reads a trace file (:func:`absjax.fitting.load_trace`'s layouts).
 
         ``format``: ``"auto"`` (detected; a single-column list is pooled),
         ``"wide"``, ``"long"`` or ``"pooled"`` (any layout, all durations
-        pooled). Raises ``ValueError`` naming the file.
+        pooled); ``mode``, ``end`` and ``start`` as for :class:`Trace`.
+        Raises ``ValueError`` naming the file.
         """
         columns, pooled = read_trace(path, None, format)
-        return cls(tuple(columns), pooled=pooled, path=str(path), format=format)
+        return cls(
+            tuple(columns),
+            pooled=pooled,
+            path=str(path),
+            format=format,
+            mode=mode,
+            end=end,
+            start=start,
+        )
 
     def __repr__(self):
         lengths = tuple(len(x) for x in self.durations)
         return (
             f"Trace(workers={self.workers}, lengths={lengths}, "
-            f"pooled={self.pooled}, path={self.path!r})"
+            f"pooled={self.pooled}, path={self.path!r}{self._replay_repr()})"
         )
+
+    def _replay_repr(self) -> str:
+        if self.mode == "resample":
+            return ""
+        return f", mode='replay', end={self.end!r}, start={self.start!r}"
+
+    @property
+    def replays(self) -> bool:
+        """Whether jobs take the durations in order (``mode="replay"``)."""
+        return self.mode == "replay"
 
     @property
     def workers(self) -> int:
@@ -139,7 +229,11 @@ class Trace(Law):
     @property
     def params(self) -> Params:
         table, lengths = self._table
-        return {"table": jnp.asarray(table), "lengths": jnp.asarray(lengths)}
+        params = {"table": jnp.asarray(table), "lengths": jnp.asarray(lengths)}
+        if self.replays:
+            start = -1 if self.start is None else self.start
+            params["start"] = jnp.asarray(start, jnp.int32)
+        return params
 
     def check(self, params: Params) -> None:
         table = np.asarray(params["table"], dtype=np.float64)
@@ -151,11 +245,55 @@ class Trace(Law):
         mask = np.arange(table.shape[-1]) < lengths[..., None]
         if not np.all(np.isfinite(table[mask]) & (table[mask] >= 0)):
             raise ValueError("trace table must hold finite durations >= 0")
+        if self.replays:
+            start, shortest = int(params["start"]), int(lengths.min())
+            if not -1 <= start < shortest:
+                raise ValueError(
+                    f"trace start={start} must be in [0, {shortest - 1}] (the "
+                    "shortest column's rows), or -1 for a random offset per seed"
+                )
 
-    def sample(self, key, params, shape, worker=None):
-        """Draws of the given shape; ``worker`` (broadcast to ``shape``) picks
-        each draw's column, ``None`` (or a pooled trace) draws from all."""
+    def offset(self, seed_key: jax.Array, params: Params) -> jax.Array:
+        """The row at which a seed's replay starts: ``params["start"]``, or
+        when it is ``-1`` a uniform draw in ``[0, min(lengths))`` from
+        ``fold_in(seed_key, OFFSET_STREAM)``."""
+        lengths, start = params["lengths"], params["start"]
+        key = jax.random.fold_in(seed_key, OFFSET_STREAM)
+        random = jax.random.randint(key, (), 0, jnp.min(lengths))
+        return jnp.where(start >= 0, start, random).astype(jnp.int32)
+
+    def replay(self, params: Params, worker, position) -> jax.Array:
+        """The durations at rows ``position`` (int, any shape) of the columns
+        ``worker`` (broadcast to it), past a column's end as ``end`` says."""
         table, lengths = params["table"], params["lengths"]
+        row = jnp.broadcast_to(jnp.asarray(worker), jnp.shape(position))
+        length = lengths[row]
+        if self.end == "cycle":
+            return table[row, position % length]
+        inside = position < length
+        return jnp.where(inside, table[row, jnp.minimum(position, length - 1)], jnp.inf)
+
+    def sample(self, key, params, shape, worker=None, job=None, seed_key=None):
+        """Draws of the given shape; ``worker`` (broadcast to ``shape``) picks
+        each draw's column, ``None`` (or a pooled trace) draws from all.
+
+        A replay takes no random draw but the rows ``offset + job`` (``job``:
+        the jobs' numbers in their workers' sequences, broadcast to
+        ``shape``); ``seed_key`` gives the seed's offset (:meth:`offset`;
+        ``None`` with a given ``start``: start there).
+        """
+        table, lengths = params["table"], params["lengths"]
+        if self.replays:
+            if worker is None or job is None:
+                raise ValueError(
+                    "a replayed trace needs each job's worker and job number"
+                )
+            if seed_key is None:
+                offset = jnp.maximum(params["start"], 0)
+            else:
+                offset = self.offset(seed_key, params)
+            position = jnp.broadcast_to(jnp.asarray(job), shape) + offset
+            return self.replay(params, worker, position)
         if worker is None or self.pooled:
             ends = jnp.cumsum(lengths)
             flat = jax.random.randint(key, shape, 0, ends[-1])
@@ -194,6 +332,9 @@ class Trace(Law):
                 "and use 'trace:path=FILE'"
             )
         extra = f",format={self.format}" if self.format != "auto" else ""
+        if self.replays:
+            extra += f",mode=replay,end={self.end}"
+            extra += f",start={self.start}" if self.start is not None else ""
         return f"{self.name}:path={self.path}{extra}"
 
 

@@ -18,7 +18,11 @@ the worker for a mid-round restart), which a per-worker
 chain moves at every job start with a uniform from ``fold_in(job key,
 delays.CHAIN_STREAM)``, drawn like the durations; the initial jobs draw their
 state from the chain's stationary law. :meth:`Jobs.draws` replays any job's
-draws (the oracle tests use it).
+draws (the oracle tests use it). A replayed trace
+(:class:`~absjax.delays.Trace`, ``mode="replay"``) draws nothing: a job takes
+the row ``offset + k`` of its worker's column, ``k`` the job's number in the
+worker's sequence (``Workers.job``) and the offset the seed's, drawn from
+``fold_in(speed, delays.traces.OFFSET_STREAM)``.
 
 A job's update depends only on the model it read and its samples, so it is
 computed when the job arrives (never for cancelled jobs): the minibatch
@@ -83,7 +87,9 @@ def _materialized(x: jax.Array) -> jax.Array:
 
 
 def job_round(read: jax.Array, slot: jax.Array) -> jax.Array:
-    """Round in which a job started: slot 0 at the end of round ``read - 1``."""
+    """Round in which a job started: slot 0 at the end of round ``read - 1``;
+    slot ``-1`` (a round-end start on the model before the aggregation, read
+    order ``"before"``) and mid-round slots in round ``read``."""
     return jnp.where(slot == 0, read - 1, read)
 
 
@@ -115,7 +121,9 @@ class Jobs:
     observe_loss: bool = False
     store: Any = None
 
-    def durations(self, keys: RunKeys, r, slot, params, speed, worker, previous):
+    def durations(
+        self, keys: RunKeys, r, slot, params, speed, worker, previous, job=None
+    ):
         """Durations and chain states of jobs started in round ``r`` (``-1``:
         at time 0).
 
@@ -123,8 +131,13 @@ class Jobs:
         arange(N)`` have shape ``(N,)``); mid-round slot ``j`` draws one job
         (``speed`` is that worker's factor, ``worker`` its index).
         ``previous`` holds the workers' chain states at their previous jobs
-        (``None`` at time 0: the stationary law).
+        (``None`` at time 0: the stationary law). ``job`` numbers the jobs in
+        their workers' sequences (0: a worker's first), which a replayed
+        trace reads (:class:`~absjax.delays.Trace`, ``mode="replay"``).
         """
+        order = {}
+        if self.delay.replays:
+            order = dict(job=job, seed_key=keys.speed)
         key = jax.random.fold_in(keys.delay, r + 1)
         if not (isinstance(slot, int) and slot == 0):
             key = jax.random.fold_in(key, slot)
@@ -137,6 +150,8 @@ class Jobs:
             self.local_duration,
             worker=worker,
             slow=slow,
+            first=isinstance(r, int) and r == -1,
+            **order,
         )
         return duration, slow
 
@@ -193,7 +208,7 @@ class Jobs:
         indices into ``workers``, a :class:`~absjax.policies.Workers`; ``w``
         is the server's current model)."""
         rounds = job_round(workers.read, workers.slot)[which]
-        slots = workers.slot[which]
+        slots = jnp.maximum(workers.slot[which], 0)  # -1: a round-end start
 
         def one(worker, r, slot, model):
             samples = self.samples(keys, r, slot, worker, params.data)
@@ -232,26 +247,31 @@ class Jobs:
         speed = self.delay.worker_speeds(keys.speed, params.delay, n)
 
         @functools.cache
-        def block(r: int, previous: bool):  # slot 0: all workers at once
+        def block(r: int, previous: bool, number: int):  # slot 0: all workers
             before = None if r == -1 else jnp.full((n,), previous)
-            return self.durations(keys, r, 0, params, speed, jnp.arange(n), before)
+            numbers = jnp.full((n,), number, jnp.int32)
+            return self.durations(
+                keys, r, 0, params, speed, jnp.arange(n), before, numbers
+            )
 
         @functools.cache
-        def single(r: int, slot: int, worker: int, previous: bool):
+        def single(r: int, slot: int, worker: int, previous: bool, number: int):
             before = None if r == -1 else jnp.asarray(previous)
-            return self.durations(keys, r, slot, params, speed[worker], worker, before)
+            return self.durations(
+                keys, r, slot, params, speed[worker], worker, before, number
+            )
 
-        def job(r: int, slot: int, worker: int, previous: bool):
+        def job(r: int, slot: int, worker: int, previous: bool, number: int):
             if slot == 0:
-                duration, slow = block(r, bool(previous))
+                duration, slow = block(r, bool(previous), number)
                 return duration[worker], slow[worker]
-            return single(r, slot, worker, bool(previous))
+            return single(r, slot, worker, bool(previous), number)
 
-        def draw(r: int, slot: int, worker: int, previous: bool = False):
-            duration = job(r, slot, worker, previous)[0]
+        def draw(r: int, slot: int, worker: int, previous: bool = False, job_=0):
+            duration = job(r, slot, worker, previous, job_)[0]
             return duration, self.samples(keys, r, slot, worker, params.data)
 
-        draw.slow = lambda r, slot, worker, previous=False: bool(
-            job(r, slot, worker, previous)[1]
+        draw.slow = lambda r, slot, worker, previous=False, job_=0: bool(
+            job(r, slot, worker, previous, job_)[1]
         )
         return draw

@@ -109,9 +109,10 @@ class PerWorker:
         )
 
 
-def store_for(policy, num_workers: int):
-    """The least store that serves ``policy`` (see the module docstring)."""
-    if policy.arrivals is not None or policy.restart is not None:
+def store_for(policy, num_workers: int, read: str = "after"):
+    """The least store that serves ``policy`` (see the module docstring);
+    ``read="before"`` (arrivers restart on ``w_t``) needs every model kept."""
+    if policy.arrivals is not None or policy.restart is not None or read != "after":
         return PerWorker()  # rules of one's own may read any model
     if policy.synchronous:
         return Current()

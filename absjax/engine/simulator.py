@@ -33,6 +33,7 @@ from absjax import policies as policies_lib
 from absjax import staleness as staleness_lib
 from absjax._validate import check_int, check_real
 from absjax._version import __version__
+from absjax.delays.replay import warn_trace_end
 from absjax.engine import layout, memory
 from absjax.engine import models as models_lib
 from absjax.engine import params as params_lib
@@ -40,6 +41,8 @@ from absjax.engine import step as step_lib
 from absjax.engine.jobs import Jobs, RunKeys, root_key, seed_keys
 from absjax.engine.state import SimParams, SimState
 from absjax.results import Result
+
+READ_ORDERS = ("after", "before")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -68,6 +71,10 @@ class Simulator:
       k_max: static number of arrivals a round can hold (default: the policy's
         K, or N under a K rule); values of K swept with ``grid=`` or ``params``
         must not exceed it, and a K rule's values are clipped to it.
+      read: when a worker whose update was aggregated reads its next model:
+        ``"after"`` its round's aggregation (``w_{t+1}``), or ``"before"`` it
+        (``w_t``, the model when its update arrived: a server that dispatches
+        before it applies; that job's staleness is one more).
 
     Attributes (chosen once from the policy): ``arrival_rule``,
     ``restart_rule``, ``loss_estimator`` and ``jobs``, the job machinery.
@@ -84,6 +91,7 @@ class Simulator:
     normalization: str = "count"
     optimizer: optax.GradientTransformation | None = None
     k_max: int | None = None
+    read: str = "after"
 
     def __post_init__(self):
         n = check_int("num_workers", self.num_workers)
@@ -92,10 +100,18 @@ class Simulator:
         k = self.policy.resolve_k(n)
         self._set("delay", delays_lib.as_delay(self.delay))
         self.delay.check_workers(n)
+        check_int("rounds", self.rounds)
+        self.delay.check_rounds(
+            self.rounds,
+            k,
+            self.policy.base in ("sync", "k_sync")
+            and self.policy.arrivals is None
+            and self.policy.restart is None,
+            self.policy.local_steps if self.policy.local_duration == "sum" else 1,
+        )
         self._set("objective", objectives_lib.as_objective(self.objective))
         self.objective.check_workers(n)
         check_real("lr", self.lr, 0.0, strict_low=True)
-        check_int("rounds", self.rounds)
         check_int("log_every", self.log_every)
         if self.rounds % self.log_every:
             raise ValueError(
@@ -103,6 +119,8 @@ class Simulator:
             )
         self._set("weight", self._resolve_weight())
         staleness_lib.check_normalization(self.normalization)
+        if self.read not in READ_ORDERS:
+            raise ValueError(f"read={self.read!r} must be one of {READ_ORDERS}")
         if self.optimizer is not None and not isinstance(
             self.optimizer, optax.GradientTransformation
         ):
@@ -134,7 +152,7 @@ class Simulator:
                 local_steps=policy.local_steps,
                 local_duration=policy.local_duration,
                 observe_loss=self.loss_estimator.observes_minibatch,
-                store=models_lib.store_for(policy, n),
+                store=models_lib.store_for(policy, n, self.read),
             ),
         )
         self._set("_programs", layout.Programs())
@@ -303,7 +321,10 @@ class Simulator:
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         args = (root_key(seed), seed_indices, params)
         out = self._serving(params)._execute(grid_axes, history, chunk, devices, args)
-        return self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
+        result = self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
+        if self.delay.replays:
+            warn_trace_end(result.metrics["wall_clock"], result.seeds)
+        return result
 
     def describe(self, **run) -> dict[str, Any]:
         """A JSON-able description of the configuration (``Result.config``).
@@ -331,6 +352,8 @@ class Simulator:
             config[name] = _plain(getattr(self, name))
         config["optimizer"] = None if self.optimizer is None else _repr(self.optimizer)
         config["k_max"] = self.k_max
+        if self.read != "after":
+            config["read"] = self.read
         config.update({name: _plain(value) for name, value in run.items()})
         config["absjax_version"] = __version__
         config["jax_version"] = jax.__version__

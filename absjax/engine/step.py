@@ -53,9 +53,13 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
     n = sim.num_workers
     speed = sim.delay.worker_speeds(keys.speed, params.delay, n)
     w = sim.objective.init(params.data)
+    first = jnp.zeros((n,), jnp.int32)
     remaining, slow = sim.jobs.durations(
-        keys, -1, 0, params, speed, jnp.arange(n), None
+        keys, -1, 0, params, speed, jnp.arange(n), None, first
     )
+    startup = sim.delay.startup_times(keys.speed, params.delay, n)
+    if startup is not None:  # the first updates arrive after the start-up
+        remaining = remaining + startup.astype(remaining.dtype)
     dtype = remaining.dtype
     loss = sim.loss_estimator.initial(sim.objective, params.data, w, dtype)
     view = rules_lib.ServerView.initial(n, params.k, params.tau)
@@ -74,6 +78,7 @@ def init(sim, keys: RunKeys, params: SimParams) -> SimState:
             slow=slow,
             age=jnp.zeros((n,), dtype),
             job_time=jnp.full((n,), jnp.nan, dtype),
+            job=first,
         ),
         speed=speed,
         k=jnp.asarray(params.k, jnp.int32),
@@ -98,6 +103,8 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
     y = arrivals.duration - state.clock_error
     clock = state.clock + y
     clock_error = (clock - state.clock) - y
+    # A round that never ends (a stopped replay) leaves the clock at inf.
+    clock_error = jnp.where(jnp.isfinite(clock), clock_error, 0.0)
 
     # What the server knows now; K and tau of the next round.
     workers = arrivals.workers
@@ -124,8 +131,11 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
     # Restarts on w_{t+1}, and the new jobs' durations.
     restarts = sim.restart_rule(view, running, params.policy)
     restart = restarts.restart
+    # read="before": an arriver is handed w_t, the model when it arrived.
+    handed_old = restart & arrivals.finished if sim.read == "before" else None
+    number = workers.job + 1
     duration, slow = sim.jobs.durations(
-        keys, t, 0, params, state.speed, jnp.arange(n), workers.slow
+        keys, t, 0, params, state.speed, jnp.arange(n), workers.slow, number
     )
     slow = jnp.where(restart, slow, workers.slow)
     remaining = jnp.where(restarts.blocked, jnp.inf, workers.remaining)
@@ -138,12 +148,13 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
         clock_error=clock_error,
         workers=Workers(
             remaining=jnp.where(restart, duration, remaining),
-            read=jnp.where(restart, t + 1, workers.read),
-            slot=jnp.where(restart, 0, workers.slot),
-            models=sim.jobs.store.restart(workers.models, restart, w, t + 1),
+            read=_restart_read(restart, handed_old, t, workers.read),
+            slot=_restart_slot(restart, handed_old, workers.slot),
+            models=_restart_models(sim, workers.models, restart, handed_old, state, w),
             slow=slow,
             age=jnp.where(running & ~restart, workers.age, 0.0),
             job_time=workers.job_time,
+            job=jnp.where(restart, number, workers.job),
         ),
         speed=state.speed,
         k=view.k,
@@ -167,7 +178,7 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
         jobs_discarded=arrivals.jobs_discarded,
         jobs_dropped=arrivals.jobs_dropped,
         uploads=arrivals.uploads,
-        downloads=arrivals.downloads + started,
+        downloads=arrivals.downloads + started - _repeated(handed_old, workers, t),
         idle_time=arrivals.idle_time,
         arrivals=arrivals.arrivals,
         arrival_staleness=arrivals.arrival_staleness,
@@ -178,6 +189,38 @@ def step(sim, keys: RunKeys, state: SimState, params: SimParams):
         loss_estimate=loss,
     )
     return new_state, info
+
+
+def _restart_read(restart, handed_old, t, read):
+    """The versions that the workers' jobs read after the round's restarts."""
+    if handed_old is None:
+        return jnp.where(restart, t + 1, read)
+    return jnp.where(restart, jnp.where(handed_old, t, t + 1), read)
+
+
+def _restart_slot(restart, handed_old, slot):
+    """Slot 0 for a round-end start; ``-1`` for one on ``w_t`` (``read=
+    "before"``), whose round is then its read version, not the one before."""
+    if handed_old is None:
+        return jnp.where(restart, 0, slot)
+    return jnp.where(restart, jnp.where(handed_old, -1, 0), slot)
+
+
+def _restart_models(sim, models, restart, handed_old, state, w):
+    """The store after the restarts on ``w_{t+1}`` (and, under ``read=
+    "before"``, the arrivers' on ``w_t``)."""
+    store = sim.jobs.store
+    if handed_old is None:
+        return store.restart(models, restart, w, state.version + 1)
+    models = store.restart(models, restart & ~handed_old, w, state.version + 1)
+    return store.restart(models, handed_old, state.w, state.version)
+
+
+def _repeated(handed_old, workers, t):
+    """Restarts on the very version the worker already holds: no download."""
+    if handed_old is None:
+        return 0
+    return jnp.sum(handed_old & (workers.read == t)).astype(jnp.int32)
 
 
 def aggregate(sim, state: SimState, arrivals, params: SimParams):

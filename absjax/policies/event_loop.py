@@ -77,8 +77,9 @@ class EventLoop:
             update, loss = jax.tree.map(
                 lambda g: g[0], jobs.updates(keys, params, workers, i[None], state.w)
             )
+            number = workers.job[i] + 1
             duration, slow = jobs.durations(
-                keys, t, j + 1, params, state.speed[i], i, workers.slow[i]
+                keys, t, j + 1, params, state.speed[i], i, workers.slow[i], number
             )
             remaining = workers.remaining - dt
             workers = workers._replace(
@@ -88,6 +89,7 @@ class EventLoop:
                 models=jobs.store.mid_restart(workers.models, i, mid, state.w),
                 slow=_set(workers.slow, i, mid, slow),
                 job_time=_set(workers.job_time, i, active, now - start[i]),
+                job=_set(workers.job, i, mid, number),
             )
             a = a._replace(
                 duration=now,

@@ -31,11 +31,12 @@ class Workers(NamedTuple):
 
     remaining: jax.Array  # (num_workers,) float, time to the job's finish (inf: none)
     read: jax.Array  # (num_workers,) int32, model version the job read (b_i)
-    slot: jax.Array  # (num_workers,) int32, the job's slot (0: started at a round end)
+    slot: jax.Array  # (num_workers,) int32, job slot (0: at a round end, -1: on w_t)
     models: Any  # the models jobs read: a store of absjax.engine.models
     slow: jax.Array  # (num_workers,) bool, straggler-chain state of the job
     age: jax.Array  # (num_workers,) float, time since the job started
     job_time: jax.Array  # (num_workers,) float, duration of the last finished job
+    job: jax.Array  # (num_workers,) int32, the job's number in the worker's jobs
 
 
 class Arrivals(NamedTuple):

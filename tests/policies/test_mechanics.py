@@ -50,7 +50,7 @@ class StubJobs:
     def weigh(self, params, staleness, workers, which, w):
         return 1.0 / (1.0 + jnp.asarray(staleness, float))
 
-    def durations(self, keys, r, slot, params, speed, worker, previous):
+    def durations(self, keys, r, slot, params, speed, worker, previous, job=None):
         return jnp.full(jnp.shape(speed), self.restart), jnp.zeros(
             jnp.shape(speed), bool
         )
@@ -77,6 +77,7 @@ def _state(remaining, read, version, k):
             slow=jnp.zeros(n, bool),
             age=jnp.asarray([0.5] * n),
             job_time=jnp.full(n, jnp.nan),
+            job=jnp.zeros(n, jnp.int32),
         ),
         speed=jnp.ones(n),
         k=jnp.int32(k),

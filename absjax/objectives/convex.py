@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from absjax._limits import LIMIT_SHARE, device_limit
 from absjax._validate import check_int, check_real
 from absjax.objectives.base import Data, Objective, _check_dataset, uniform_indices
 
@@ -93,15 +94,13 @@ def _regression_data(
     bytes the data set needs (``per_value`` per entry of ``X``, plus
     ``extra``) are checked against the memory available, as a run's are.
     """
-    from absjax.engine import memory  # the engine imports the objectives
-
     need = samples * dim * per_value + extra
-    limit, what = memory.device_limit()
-    if need > memory.LIMIT_SHARE * limit:
+    limit, what = device_limit()
+    if need > LIMIT_SHARE * limit:
         raise ValueError(
             f"{name}: a data set of {samples} rows x dim={dim} needs an estimated "
             f"{need / 2**30:.3g} GiB for its data set, more than "
-            f"{memory.LIMIT_SHARE:.0%} of the {limit / 2**30:.3g} GiB of {what}: "
+            f"{LIMIT_SHARE:.0%} of the {limit / 2**30:.3g} GiB of {what}: "
             "use fewer samples or a smaller dim"
         )
     rng = np.random.default_rng(seed)

@@ -25,7 +25,9 @@ A policy takes an arrival rule and a restart rule of one's own
 ``k_rule``/``tau_rule`` (``absjax.rules.Function`` wraps a function), a law and
 an objective wherever absjax takes one.
 
-A leaf module: it imports nothing of absjax.
+A leaf module: it imports nothing of absjax. :func:`check_fits` is the
+check absjax makes wherever it takes one of these parts: the members must
+exist, and those the protocol calls must be callable.
 
 >>> from absjax import delays, objectives
 >>> isinstance(delays.exponential(rate=2.0), DelayLaw)
@@ -41,10 +43,20 @@ True
 True
 >>> isinstance(policies.BoundedStaleness(), RestartRule)
 True
+>>> class Half:
+...     params = {}
+...     def __call__(self, s, params):
+...         return 0.5 + 0 * s
+>>> try:
+...     check_fits("weight", Half(), StalenessWeight, "a staleness weight")
+... except ValueError as e:
+...     print(str(e).split(": ")[-1])
+it has no 'check'
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -211,3 +223,48 @@ class RestartRule(Protocol):
     """
 
     def __call__(self, view: Any, running: jax.Array, numbers: Params) -> Any: ...
+
+
+def members(protocol: type) -> dict[str, bool]:
+    """The members a protocol lists, each with whether it must be callable.
+
+    >>> members(StalenessWeight)
+    {'__call__': True, 'check': True, 'params': False}
+    """
+    names = {name: False for name in getattr(protocol, "__annotations__", {})}
+    for name, value in vars(protocol).items():
+        if name == "__call__" or not name.startswith("_"):
+            names[name] = callable(value) and not isinstance(value, property)
+    return dict(sorted(names.items()))
+
+
+def check_fits(name: str, value: Any, protocol: type, what: str) -> None:
+    """Raises ``ValueError`` unless ``value`` has every member of ``protocol``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : Any
+        The object given.
+    protocol : type
+        One of this module's protocols.
+    what : str
+        What the argument must be, for the message (``"a delay law"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the first member ``value`` lacks, or has but cannot call.
+    """
+    for member, must_call in members(protocol).items():
+        found = hasattr(value, member) if member != "__call__" else callable(value)
+        problem = None if found else f"it has no {member!r}"
+        if found and must_call and not callable(getattr(value, member)):
+            problem = f"its {member!r} is not callable"
+        if problem:
+            shown = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+            raise ValueError(
+                f"{name}={shown} must be {what} "
+                f"(absjax.protocols.{protocol.__name__}): {problem}"
+            )

@@ -11,7 +11,10 @@ Lian, Liu, "Staleness-aware Async-SGD for Distributed Deep Learning" (IJCAI 2016
 arXiv 1511.05950); ``polynomial`` is FedAsync's ``(1 + s)^-a``; ``distance`` is
 the step ``min(C / ||w_t - w_read||^2, eta_max)`` of Dutta, Joshi, Ghosh, Dube,
 Nagpurkar (AISTATS 2018, arXiv 1803.01113, eq. 13), which reads the distance
-between the server's model and the one the job read instead of ``s``.
+between the server's model and the one the job read instead of ``s``;
+``delay_capped`` and ``delay_threshold`` are the delay-adaptive steps of
+Mishchenko, Bach, Even, Woodworth (NeurIPS 2022, arXiv 2206.07638) and of
+Koloskova, Stich, Jaggi (NeurIPS 2022, arXiv 2206.08307).
 
 >>> w = polynomial(a=1.0)
 >>> float(w(2, w.params))
@@ -164,12 +167,118 @@ class Distance(Weight):
         return jnp.minimum(params["c"] / (lr * jnp.asarray(distance2)), 1.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class DelayCapped(Weight):
+    """Mishchenko et al.'s delay-adaptive step, ``omega = min(1, c / delay)``.
+
+    Mishchenko, Bach, Even, Woodworth, "Asynchronous SGD Beats Minibatch SGD
+    Under Arbitrary Delays" (NeurIPS 2022, arXiv 2206.07638), step an update
+    of delay ``tau_k`` with ``gamma_k = min(gamma, gamma c / tau_k)`` (their
+    delay-adaptive stepsizes, with ``c`` of the order of the number of
+    workers ``n``), so that ``omega = gamma_k / gamma = min(1, c / delay)``
+    with the server's ``lr`` as ``gamma``. A fresh update (``delay = 0``) gets
+    weight 1.
+
+    Their delay ``tau_k`` counts the updates the server applied between the
+    read of the model and this update's own aggregation, which is absjax's
+    staleness ``s``: ``delay = s + offset`` with ``offset = 0`` (the default).
+    A server that hands a restarting worker its next model before it applies
+    the arriving update counts one more; ``offset = 1`` reproduces that
+    count.
+
+    Parameters
+    ----------
+    c : float
+        The delay up to which an update keeps the full step, ``> 0``.
+    offset : float
+        Added to the staleness to give the paper's delay, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        If ``c <= 0`` or ``offset < 0`` (or either is not finite).
+
+    Examples
+    --------
+    >>> w = delay_capped(c=2.0)
+    >>> [round(float(x), 6) for x in w(jnp.arange(5), w.params)]
+    [1.0, 1.0, 1.0, 0.666667, 0.5]
+    """
+
+    c: float = 1.0
+    offset: float = 0.0
+    name: ClassVar[str] = "delay_capped"
+
+    def __post_init__(self):
+        check_real("c", self.c, 0.0, strict_low=True)
+        check_real("offset", self.offset, 0.0)
+
+    def __call__(self, s, params):
+        delay = jnp.asarray(s).astype(float) + params["offset"]
+        return params["c"] / jnp.maximum(delay, params["c"])  # min(1, c/delay)
+
+
+@dataclasses.dataclass(frozen=True)
+class DelayThreshold(Weight):
+    """Koloskova et al.'s delay-adaptive step: ``eta`` up to ``tau_C``, else 0.
+
+    Koloskova, Stich, Jaggi, "Sharper Convergence Guarantees for Asynchronous
+    SGD for Distributed and Federated Learning" (NeurIPS 2022, arXiv
+    2206.08307), in their delay-adaptive scheme, step with ``eta_t = eta``
+    when the delay ``tau_t <= tau_C`` and with ``eta_t = 0`` otherwise: an
+    update more delayed than the threshold is dropped. With a threshold of the
+    order of the average delay, asynchronous SGD reaches the rate
+    ``O(sigma^2 eps^-2 + tau_avg eps^-1)``. Here ``omega = eta_t / eta`` with
+    the server's ``lr`` as ``eta`` and ``c`` as ``tau_C``. With ``"count"``
+    normalisation a dropped update still counts in ``Z``; in a round whose
+    weights are all 0 the server does not step.
+
+    Their delay ``tau_t`` (the update applied at iteration ``t`` was computed
+    at ``x_{t - tau_t}``) is absjax's staleness ``s``: ``delay = s + offset``
+    with ``offset = 0`` (the default); a server that hands a restarting worker
+    its next model before it applies the arriving update counts one more
+    (``offset = 1``).
+
+    Parameters
+    ----------
+    c : float
+        The threshold ``tau_C``, ``>= 0``.
+    offset : float
+        Added to the staleness to give the paper's delay, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        If ``c < 0`` or ``offset < 0`` (or either is not finite).
+
+    Examples
+    --------
+    >>> w = delay_threshold(c=2.0)
+    >>> [float(x) for x in w(jnp.arange(5), w.params)]
+    [1.0, 1.0, 1.0, 0.0, 0.0]
+    """
+
+    c: float = 1.0
+    offset: float = 0.0
+    name: ClassVar[str] = "delay_threshold"
+
+    def __post_init__(self):
+        check_real("c", self.c, 0.0)
+        check_real("offset", self.offset, 0.0)
+
+    def __call__(self, s, params):
+        delay = jnp.asarray(s).astype(float) + params["offset"]
+        return jnp.where(delay <= params["c"], 1.0, 0.0)
+
+
 constant = Constant
 inverse = Inverse
 polynomial = Polynomial
 exponential = Exponential
 threshold = Threshold
 distance = Distance
+delay_capped = DelayCapped
+delay_threshold = DelayThreshold
 
 REGISTRY: dict[str, Entry] = {
     "constant": Entry(Constant, {}),
@@ -178,6 +287,8 @@ REGISTRY: dict[str, Entry] = {
     "exponential": Entry(Exponential, {"a": float}),
     "threshold": Entry(Threshold, {"c": float, "v": float}),
     "distance": Entry(Distance, {"c": float}),
+    "delay_capped": Entry(DelayCapped, {"c": float, "offset": float}),
+    "delay_threshold": Entry(DelayThreshold, {"c": float, "offset": float}),
 }
 
 

@@ -189,7 +189,14 @@ def load(path) -> dict[str, Any]:
     path = check_path(path)
     if not path.is_file():
         raise ValueError(f"path={str(path)!r} is not a file")
-    with xr.open_dataset(
-        path, engine=ENGINE, mask_and_scale=False, decode_times=False
-    ) as ds:
-        return from_dataset(ds.load())
+    try:
+        with xr.open_dataset(
+            path, engine=ENGINE, mask_and_scale=False, decode_times=False
+        ) as ds:
+            ds = ds.load()
+    except OSError as e:  # h5py's, naming no file: truncated or not NetCDF-4
+        raise ValueError(
+            f"path={str(path)!r} cannot be read as a NetCDF-4 file (truncated, "
+            f"or another format?): {e}"
+        ) from None
+    return from_dataset(ds)

@@ -21,6 +21,10 @@ def _numpy_weight(weight):
         return lambda s: 1.0 / max(s, 1)
     if isinstance(weight, staleness.Polynomial):
         return lambda s: (1.0 + s) ** -weight.a
+    if isinstance(weight, staleness.DelayCapped):
+        return lambda s: min(1.0, weight.c / (s + weight.offset)) if s else 1.0
+    if isinstance(weight, staleness.DelayThreshold):
+        return lambda s: 1.0 if s + weight.offset <= weight.c else 0.0
     if isinstance(weight, staleness.Distance):
         return None  # replaced by the oracle's distance_c (see _weight_options)
     return lambda s: 1.0

@@ -378,3 +378,14 @@ def test_simulate_writes_parquet_and_netcdf_by_suffix(tmp_path):
     np.testing.assert_array_equal(
         loaded.loss, csv.pivot(index="seed", columns="round", values="loss").to_numpy()
     )
+
+
+def test_delay_adaptive_weight_from_the_cli(tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    argv = ["simulate", *SMALL, "--weight", "delay_capped:c=2", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert out.exists()
+    capsys.readouterr()
+    code = cli.main(["simulate", *SMALL, "--weight", "delay_capped:c=0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "c=0.0" in err and err.count("\n") == 1

@@ -182,3 +182,85 @@ def test_distance_weight_hand_values():
     assert float(w(1, w.params, distance2=0.4, lr=0.5)) == pytest.approx(0.1)
     with pytest.raises(ValueError, match="distance2"):
         w(S, w.params)
+
+
+# The delay-adaptive steps: Mishchenko et al. 2022 (arXiv 2206.07638),
+# min(1, c / delay), and Koloskova et al. 2022 (arXiv 2206.08307), 1 up to
+# the threshold tau_C = c, then 0; delay = staleness + offset.
+DELAY_ADAPTIVE = [
+    (staleness.delay_capped(c=2.0), [1, 1, 1, 2 / 3, 2 / 4, 2 / 5]),
+    (staleness.delay_capped(c=0.5), [1, 0.5, 0.25, 0.5 / 3, 0.125, 0.1]),
+    (staleness.delay_capped(c=2.0, offset=1.0), [1, 1, 2 / 3, 2 / 4, 2 / 5, 2 / 6]),
+    (staleness.delay_threshold(c=2.0), [1, 1, 1, 0, 0, 0]),
+    (staleness.delay_threshold(c=0.0), [1, 0, 0, 0, 0, 0]),
+    (staleness.delay_threshold(c=2.0, offset=1.0), [1, 1, 0, 0, 0, 0]),
+]
+
+
+@pytest.mark.parametrize(
+    "weight, expected", DELAY_ADAPTIVE, ids=[repr(w) for w, _ in DELAY_ADAPTIVE]
+)
+def test_delay_adaptive_hand_values(weight, expected):
+    out = weight(S, weight.params)
+    assert jnp.issubdtype(out.dtype, jnp.floating)
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=RTOL)
+    grads = jax.grad(lambda c: weight(S, {**weight.params, "c": c}).sum())
+    assert np.isfinite(float(grads(jnp.asarray(float(weight.c)))))
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("delay_capped:c=4", staleness.delay_capped(c=4.0)),
+        ("delay_capped:c=4,offset=1", staleness.delay_capped(c=4.0, offset=1.0)),
+        ("delay_threshold:c=3", staleness.delay_threshold(c=3.0)),
+        ("delay_threshold", staleness.delay_threshold()),
+    ],
+)
+def test_parse_delay_adaptive(spec, expected):
+    weight = staleness.parse_weight(spec)
+    assert weight == expected and type(weight) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("delay_capped:c=0", r"c=0.0 must be in \(0.0, inf\)"),
+        ("delay_capped:c=-2", "c=-2.0"),
+        ("delay_capped:c=nan", "c=nan"),
+        ("delay_capped:c=1,offset=-1", "offset=-1.0"),
+        ("delay_threshold:c=-1", "c=-1.0"),
+        ("delay_threshold:c=inf", "c=inf"),
+        ("delay_threshold:tau=1", "no parameter 'tau'"),
+    ],
+)
+def test_delay_adaptive_bad_input(spec, match):
+    with pytest.raises(ValueError, match=match):
+        staleness.parse_weight(spec)
+
+
+def test_delay_capped_swept_over_c_without_recompiling():
+    """A grid over ``weight.c`` is one program, and each point is the run
+    with that ``c``; a gridded ``c <= 0`` is refused before anything runs."""
+    import absjax
+    from absjax import policies
+
+    sim = absjax.Simulator(
+        4,
+        policies.asynchronous(),
+        "shifted_exp:shift=0.5,rate=2",
+        "quadratic:dim=3,noise=0.3",
+        lr=0.2,
+        rounds=20,
+        log_every=10,
+        weight=staleness.delay_capped(c=1.0),
+    )
+    grid = sim.run(seeds=2, grid={"weight.c": [0.5, 1.0, 4.0]})
+    assert sim.traces == 1
+    sim.run(seeds=2, grid={"weight.c": [2.0, 8.0, 16.0]}, seed=1)
+    assert sim.traces == 1
+    single = sim.run(seeds=2)
+    np.testing.assert_array_equal(grid.loss[1], single.loss)
+    assert not np.array_equal(grid.loss[0], grid.loss[2])  # c acts
+    with pytest.raises(ValueError, match="c=0.0"):
+        sim.run(seeds=2, grid={"weight.c": [1.0, 0.0]})

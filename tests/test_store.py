@@ -195,3 +195,12 @@ def test_newer_formats_and_bad_configs_are_refused(ungridded):
     odd = absjax.Result(**{**vars(ungridded), "config": {"f": print}})
     with pytest.raises(ValueError, match="config must be JSON-able"):
         odd.to_xarray()
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.1, 0.0])
+def test_a_truncated_file_is_refused_with_its_name(ungridded, tmp_path, keep):
+    path = ungridded.save(tmp_path / "cut.nc")
+    data = path.read_bytes()
+    path.write_bytes(data[: int(keep * len(data))])
+    with pytest.raises(ValueError, match=r"path='.*cut.nc' cannot be read as a Net"):
+        absjax.load(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ["absjax", "tests", "benchmarks", "analysis", "paper_figures"]
+TARGETS = ["absjax", "tests", "benchmarks", "analysis", "paper_figures", "validation"]
 
 
 def _ruff(*args):

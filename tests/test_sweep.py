@@ -404,3 +404,31 @@ def test_a_bad_format_exits_2_before_writing(tmp_path, capsys, args, text, needl
     assert err.startswith("absjax: error: ") and err.count("\n") == 1
     assert needle in err
     assert not out.exists()
+
+
+def test_a_grid_of_weight_numbers_shares_one_program(tmp_path, monkeypatch):
+    """Points that differ only in a weight's numbers (``delay_capped:c=...``)
+    run on one compiled Simulator, each with its own ``c``."""
+    import absjax
+
+    ran = []
+    run = absjax.Simulator.run
+
+    def counted(sim, *args, **kwargs):
+        ran.append(sim)
+        return run(sim, *args, **kwargs)
+
+    monkeypatch.setattr(absjax.Simulator, "run", counted)
+    config = {
+        **CONFIG,
+        "seeds": 2,
+        "chunk_seeds": 2,
+        "grid": {"weight": ["delay_capped:c=0.5", "delay_capped:c=4"]},
+    }
+    frame = pd.read_parquet(sweep.run_sweep(config, tmp_path / "out", progress=False))
+    assert len(ran) == 2 and ran[0] is ran[1] and ran[0].traces == 1
+    loss = [g["loss"].to_numpy() for _, g in frame.groupby("weight", sort=False)]
+    assert not np.array_equal(loss[0], loss[1])  # each point ran its own c
+    alone = {**config, "grid": {"weight": ["delay_capped:c=4"]}}
+    frame = pd.read_parquet(sweep.run_sweep(alone, tmp_path / "one", progress=False))
+    np.testing.assert_array_equal(frame["loss"].to_numpy(), loss[1])

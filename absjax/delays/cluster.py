@@ -19,6 +19,7 @@ from absjax._validate import check_real
 from absjax.delays.laws import Law, Params
 from absjax.delays.replay import check_rounds
 from absjax.delays.traces import Trace
+from absjax.protocols import DelayLaw, check_fits
 
 SPEED_MODES = ("none", "sqrt", "random")
 # The persistent-straggler chain draws from fold_in(job key, CHAIN_STREAM); slot
@@ -104,12 +105,11 @@ class Delay:
     first_job: Law | None = None
 
     def __post_init__(self):
-        if not isinstance(self.compute, Law):
-            raise ValueError(f"compute={self.compute!r} must be a delay law")
+        check_fits("compute", self.compute, DelayLaw, "a delay law")
         for name in ("upload", "download"):
             value = getattr(self, name)
-            if value is not None and not isinstance(value, Law):
-                raise ValueError(f"{name}={value!r} must be a delay law or None")
+            if value is not None:
+                check_fits(name, value, DelayLaw, "a delay law or None")
         if isinstance(self.speeds, str):
             if self.speeds not in SPEED_MODES:
                 raise ValueError(

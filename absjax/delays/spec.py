@@ -21,6 +21,7 @@ from absjax.delays._csv import FORMATS
 from absjax.delays.cluster import SPEED_MODES, Delay
 from absjax.delays.laws import LAWS, Law
 from absjax.delays.traces import ENDS, MODES, Trace
+from absjax.protocols import DelayLaw, check_fits
 
 
 def _trace_from_spec(
@@ -161,8 +162,7 @@ def as_delay(delay: Delay | Law | str) -> Delay:
     """Accepts a :class:`Delay`, a bare law or a SPEC string."""
     if isinstance(delay, Delay):
         return delay
-    if isinstance(delay, Law):
-        return Delay(delay)
     if isinstance(delay, str):
         return parse_delay(delay)
-    raise ValueError(f"delay={delay!r} must be a Delay, a law or a SPEC string")
+    check_fits("delay", delay, DelayLaw, "a Delay, a delay law or a SPEC string")
+    return Delay(delay)

@@ -229,7 +229,7 @@ class Jobs:
         ||models[which] - w||^2`` summed over the leaves and the server's ``lr``;
         the others only the staleness (nothing else is computed).
         """
-        if not self.weight.needs_distance:
+        if not getattr(self.weight, "needs_distance", False):
             return self.weight(staleness, params.weight)
 
         def squared(m, p):

@@ -30,13 +30,13 @@ most the working-set fit (a power of two: few distinct programs).
 from __future__ import annotations
 
 import math
-import os
 import weakref
 
 import jax
 import numpy as np
 from jax.extend import core as jax_core
 
+from absjax._limits import LIMIT_SHARE, device_limit
 from absjax._validate import check_int
 from absjax.engine import step as step_lib
 from absjax.engine.jobs import root_key, seed_keys
@@ -49,7 +49,6 @@ CPU_TIMING_CHUNK = 1024  # ... of a timing-only run on the CPU
 CPU_CACHE_BYTES = 4 * 2**20
 ACCELERATOR_SHARE = 0.5  # the share of an accelerator's memory the auto chunk uses
 ACCELERATOR_MAX_CHUNK = 2**17
-LIMIT_SHARE = 0.9  # a run stops before compiling beyond this share of the limit
 
 
 def _bytes(avals) -> int:
@@ -135,29 +134,6 @@ def bytes_per_seed(sim, params, history: bool) -> int:
             jax.tree.leaves(state.w)
         )
     return int(total)
-
-
-def device_limit() -> tuple[int, str]:
-    """The memory of one local device in bytes, and what it is.
-
-    An accelerator reports its allocator's limit; on the CPU the devices
-    share the host's available memory (``MemAvailable`` of ``/proc/meminfo``,
-    else the physical memory).
-    """
-    device = jax.local_devices()[0]
-    stats = device.memory_stats() if device.platform != "cpu" else None
-    if stats and stats.get("bytes_limit"):
-        return int(stats["bytes_limit"]), f"{device.device_kind} memory"
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    share = int(line.split()[1]) * 1024 // jax.local_device_count()
-                    return share, "available host memory per device"
-    except OSError:
-        pass
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return total // jax.local_device_count(), "host memory per device"
 
 
 def program_bytes(closed_jaxpr) -> int:

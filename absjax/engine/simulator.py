@@ -40,6 +40,7 @@ from absjax.engine import params as params_lib
 from absjax.engine import step as step_lib
 from absjax.engine.jobs import Jobs, RunKeys, root_key, seed_keys
 from absjax.engine.state import SimParams, SimState
+from absjax.protocols import StalenessWeight, check_fits
 from absjax.results import Result
 
 READ_ORDERS = ("after", "before")
@@ -163,10 +164,8 @@ class Simulator:
 
     def _resolve_weight(self) -> staleness_lib.Weight:
         """The Simulator's weight, the policy's, or constant (never both)."""
-        if self.weight is not None and not isinstance(
-            self.weight, staleness_lib.Weight
-        ):
-            raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
+        if self.weight is not None:
+            check_fits("weight", self.weight, StalenessWeight, "a staleness weight")
         prescribed = self.policy.weight
         if prescribed is None:
             return self.weight or staleness_lib.Constant()
@@ -347,7 +346,9 @@ class Simulator:
         config = {"num_workers": self.num_workers}
         for name in ("policy", "delay", "objective"):
             value = getattr(self, name)
-            config[name] = {**_plain(value), "repr": _repr(value)}
+            plain = _plain(value)  # a repr for a part of one's own
+            plain = plain if isinstance(plain, dict) else {}
+            config[name] = {**plain, "repr": _repr(value)}
         for name in ("lr", "rounds", "log_every", "weight", "normalization"):
             config[name] = _plain(getattr(self, name))
         config["optimizer"] = None if self.optimizer is None else _repr(self.optimizer)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from absjax._limits import LIMIT_SHARE, device_limit
 from absjax._validate import check_int, check_real
 from absjax.objectives.base import Data, Objective, _check_dataset, uniform_indices
 
@@ -79,9 +80,35 @@ class Quadratic(Objective):
         return 0.5 * jnp.sum(data["h"] * w**2)
 
 
-def _regression_data(seed: int, samples: int, dim: int):
+_BLOCK = 1 << 20  # values drawn in float64 at a time
+
+
+def _regression_data(
+    seed: int, samples: int, dim: int, name: str, per_value: int, extra: int = 0
+):
+    """The generator and the ``(samples, dim)`` float32 matrix ``X``.
+
+    The rows are drawn in blocks of about ``_BLOCK`` values, each in float64
+    and then rounded: the generator's stream is the same as one draw of the
+    whole matrix, so ``X`` is too, without a float64 copy of it. First, the
+    bytes the data set needs (``per_value`` per entry of ``X``, plus
+    ``extra``) are checked against the memory available, as a run's are.
+    """
+    need = samples * dim * per_value + extra
+    limit, what = device_limit()
+    if need > LIMIT_SHARE * limit:
+        raise ValueError(
+            f"{name}: a data set of {samples} rows x dim={dim} needs an estimated "
+            f"{need / 2**30:.3g} GiB for its data set, more than "
+            f"{LIMIT_SHARE:.0%} of the {limit / 2**30:.3g} GiB of {what}: "
+            "use fewer samples or a smaller dim"
+        )
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((samples, dim)).astype(np.float32)
+    x = np.empty((samples, dim), np.float32)
+    rows = max(1, _BLOCK // dim)
+    for start in range(0, samples, rows):
+        block = x[start : start + rows]
+        block[...] = rng.standard_normal(block.shape)
     return rng, x
 
 
@@ -109,13 +136,24 @@ class LinearRegression(Objective):
     @property
     def data(self) -> Data:
         if self._data is None:
-            rng, x = _regression_data(self.data_seed, self.samples, self.dim)
+            # Per entry of X: float32 X, its float64 copy for the exact loss,
+            # lstsq's float64 work copy and the float32 copy on the device;
+            # and the float64 Gram matrix.
+            rng, x = _regression_data(
+                self.data_seed,
+                self.samples,
+                self.dim,
+                "linreg",
+                4 + 8 + 8 + 4,
+                extra=8 * self.dim**2,
+            )
             w_true = rng.standard_normal(self.dim) / math.sqrt(self.dim)
-            y = x @ w_true + self.noise * rng.standard_normal(self.samples)
             # The loss is exact through the least-squares solution w* (float64):
             # F(w) = F* + (w - w*)' G (w - w*) / 2 with G = X'X / n, which has
             # no cancellation near the optimum (unlike w'Gw - 2b'w + c).
-            x64, y64 = x.astype(np.float64), y.astype(np.float64)
+            x64 = x.astype(np.float64)  # what x @ w_true would make of x
+            y = x64 @ w_true + self.noise * rng.standard_normal(self.samples)
+            y64 = y.astype(np.float64)
             w_star = np.linalg.lstsq(x64, y64, rcond=None)[0]
             f_star = 0.5 * np.mean((x64 @ w_star - y64) ** 2)
             data = {
@@ -178,7 +216,9 @@ class SoftmaxRegression(Objective):
     def data(self) -> Data:
         if self._data is None:
             total = self.samples + self.test_samples
-            rng, x = _regression_data(self.data_seed, total, self.dim)
+            # Per entry of X: float32 X, the float64 cast in X @ teacher and the
+            # float32 copy on the device.
+            rng, x = _regression_data(self.data_seed, total, self.dim, "logreg", 16)
             teacher = rng.standard_normal((self.dim, self.classes)) / math.sqrt(
                 self.dim
             )

@@ -9,6 +9,7 @@ accepts an objective or a SPEC string. Layer widths are written ``AxBxC``
 
 from __future__ import annotations
 
+from absjax import protocols
 from absjax._spec import Entry, build_from_spec
 from absjax.objectives.base import Objective
 from absjax.objectives.classifier import _SHARDS
@@ -104,8 +105,10 @@ def parse_objective(spec: str) -> Objective:
 
 
 def as_objective(objective: Objective | str) -> Objective:
-    if isinstance(objective, Objective):
-        return objective
+    """Accepts an objective (any object that fits
+    :class:`absjax.protocols.Objective`) or a SPEC string."""
     if isinstance(objective, str):
         return parse_objective(objective)
-    raise ValueError(f"objective={objective!r} must be an Objective or a SPEC string")
+    what = "an Objective or a SPEC string"
+    protocols.check_fits("objective", objective, protocols.Objective, what)
+    return objective

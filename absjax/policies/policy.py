@@ -31,6 +31,7 @@ from absjax.policies import loss_estimate
 from absjax.policies.event_loop import EventLoop
 from absjax.policies.first_finishers import FirstFinishers
 from absjax.policies.restarts import BoundedStaleness, CancelAll, StaleSynchronous
+from absjax.protocols import StalenessWeight, check_fits
 
 NAMES = BASES + (
     "abs",
@@ -123,8 +124,8 @@ class Policy:
             check_int("tau", self.tau, 0)
         for which in ("k_rule", "tau_rule"):
             rule = getattr(self, which)
-            if rule is not None and not isinstance(rule, rules_lib.Rule):
-                raise ValueError(f"{which}={rule!r} must be an absjax.rules Rule")
+            if rule is not None:
+                check_fits(which, rule, protocols.Rule, "an absjax.rules Rule")
             if isinstance(rule, rules_lib.Fixed):
                 object.__setattr__(self, which, None)
         if self.k_rule is not None and base in ("sync", "async"):
@@ -154,10 +155,8 @@ class Policy:
             if base != "k_batch_async":
                 raise ValueError(f"discard needs base 'k_batch_async', not {base!r}")
             check_int("discard", self.discard, 1)
-        if self.weight is not None and not isinstance(
-            self.weight, staleness_lib.Weight
-        ):
-            raise ValueError(f"weight={self.weight!r} must be a staleness Weight")
+        if self.weight is not None:
+            check_fits("weight", self.weight, StalenessWeight, "a staleness weight")
         for which in ("arrivals", "restart"):
             rule = getattr(self, which)
             if rule is not None and not callable(rule):

@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from absjax import config as cfg
+from absjax._spec import split_spec
 from absjax.config import UsageError, read_toml
 from absjax.io import make_dir
 from absjax.sweep import directory, parts
@@ -241,10 +242,7 @@ def _run_units(units: list[Unit], sweep: Plan) -> Iterator[tuple[Unit, pd.DataFr
     first such point (one compiled program, whichever units remain), with
     their own numbers.
     """
-    statics = [
-        json.dumps({k: v for k, v in c.items() if k not in _SHARED}, sort_keys=True)
-        for c in sweep.points
-    ]
+    statics = [json.dumps(_static(c), sort_keys=True) for c in sweep.points]
     shared: dict[str, Any] = {}  # static configuration -> Simulator
     point, params = -1, None  # the current point and its numbers
     for unit in units:
@@ -265,6 +263,15 @@ def _run_units(units: list[Unit], sweep: Plan) -> Iterator[tuple[Unit, pd.DataFr
             raise UsageError(f"{sweep.describe(unit.point)}: {e}") from None
         frame = result.to_dataframe()
         yield unit, pd.concat([sweep.keys(unit.point, len(frame)), frame], axis=1)
+
+
+def _static(config: dict[str, Any]) -> dict[str, Any]:
+    """What a point's Simulator bakes into its program: the configuration
+    without the shared keys, and of the weight only its name (its numbers,
+    such as ``delay_capped:c=...``, are in the params)."""
+    static = {k: v for k, v in config.items() if k not in _SHARED}
+    static["weight"] = split_spec(config["weight"])[0]
+    return static
 
 
 def _write_part(path: Path, frame: pd.DataFrame) -> None:

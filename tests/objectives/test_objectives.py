@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import absjax
 from absjax import objectives
 from absjax.objectives import uniform_indices
 
@@ -378,3 +379,48 @@ def test_invalid_objective_specs(spec, match):
 def test_invalid_objective_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def _old_regression_data(seed, samples, dim, noise):
+    """The linreg data as drawn before blocks: whole, through float64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, dim)).astype(np.float32)
+    w_true = rng.standard_normal(dim) / np.sqrt(dim)
+    y = x @ w_true + noise * rng.standard_normal(samples)
+    return x, y
+
+
+@pytest.mark.parametrize(
+    "dim, samples", [(100, 4096), (6, 64), (8, 256), (3, 16), (1, 5), (1500, 1000)]
+)
+def test_linreg_data_bit_identical_to_the_whole_draw(dim, samples):
+    objective = objectives.linreg(dim=dim, samples=samples, data_seed=2)
+    x, y = _old_regression_data(2, samples, dim, objective.noise)
+    data = objective.data
+    np.testing.assert_array_equal(np.asarray(data["x"]), jnp.asarray(x, float))
+    np.testing.assert_array_equal(np.asarray(data["y"]), jnp.asarray(y, float))
+
+
+def test_logreg_data_bit_identical_to_the_whole_draw():
+    objective = objectives.logreg(dim=30, classes=3, samples=200, test_samples=50)
+    rng = np.random.default_rng(objective.data_seed)
+    x = rng.standard_normal((250, 30)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(objective.data["x"]), x[:200])
+    np.testing.assert_array_equal(np.asarray(objective.data["x_test"]), x[200:])
+
+
+@pytest.mark.parametrize(
+    "spec, name",
+    [
+        ("linreg:dim=100000,samples=1000000,batch=32", "linreg"),
+        ("logreg:dim=100000,samples=1000000,batch=32", "logreg"),
+    ],
+)
+def test_a_data_set_beyond_memory_is_refused_before_allocating(spec, name):
+    objective = objectives.parse_objective(spec)
+    with pytest.raises(
+        ValueError, match=rf"{name}: a data set of \d+ rows x dim=100000 "
+    ):
+        _ = objective.data
+    with pytest.raises(ValueError, match=r"needs an estimated [\d.e+]+ GiB"):
+        absjax.Simulator(4, absjax.policies.k_async(2), "exp", objective)

@@ -1,0 +1,1 @@
+"""A small real parameter server, recorded, and absjax's prediction of it."""

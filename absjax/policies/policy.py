@@ -40,6 +40,7 @@ NAMES = BASES + (
     "ssp",
     "rennala",
     "ringmaster",
+    "learned",
     "custom",
 )
 

@@ -205,7 +205,11 @@ REGISTRY: dict[str, Entry] = {
     "learned": Entry(
         learned,
         {
-            "path": Param(str, note="a rule saved by absjax.learn"),
+            "path": Param(
+                str,
+                shown="packaged",
+                note="a rule saved by absjax.learn (packaged: AdaSync's, N = 8)",
+            ),
             "num_workers": Param(
                 int,
                 low=1,

@@ -3,8 +3,9 @@
 A learned policy (:class:`~absjax.policies.LearnedRule`) is K-async with a
 monotone table ``K(z)`` over ``z = log(F_0 / F_t)`` (why a table:
 :mod:`absjax.policies.learned`), ABS's staleness bound ``ceil(kappa (N - K) /
-K)`` and a learning rate. :func:`evolve` searches the table, ``kappa`` and the
-learning rate with a separable natural evolution strategy (SNES, Wierstra et
+K)`` and a learning rate. :func:`~absjax.learn.evolve` searches the table,
+``kappa`` and the learning rate with a separable natural evolution strategy (SNES,
+Wierstra et
 al., JMLR 15, 2014; or OpenAI-ES, Salimans et al., arXiv 1703.03864, or CMA-ES,
 Hansen, arXiv 1604.00772) from ``evosax`` (Lange, arXiv 2212.04180): every
 generation, the whole population times the training seeds runs as one
@@ -43,6 +44,20 @@ from absjax.policies.learned import KNOTS, LearnedRule, LossTable, check_table
 from absjax.results import Result
 from absjax.rules import StalenessBound
 
+__all__ = [
+    "FITNESS",
+    "STRATEGIES",
+    "TRAIN_OFFSET",
+    "Evolution",
+    "adasync_start",
+    "decode",
+    "encode",
+    "evolve",
+    "fitness",
+    "initial_loss",
+    "run_candidates",
+]
+
 FITNESS = ("auc", "time_to_target")
 STRATEGIES = ("snes", "open_es", "cma_es")
 TRAIN_OFFSET = 1_000_000  # training seeds' first index: disjoint from 0, 1, ...
@@ -59,7 +74,8 @@ def adasync_start(
     knots: tuple[float, ...] = KNOTS,
 ) -> LearnedRule:
     """AdaSync's rule ``K = ceil(K0 sqrt(F_0 / F_t))`` as a table: the rule
-    :func:`evolve` starts from by default (Dutta et al., arXiv 2003.10579).
+    :func:`~absjax.learn.evolve` starts from by default (Dutta et al., arXiv
+    2003.10579).
 
     >>> adasync_start(9, k0=1, knots=(0.0, 2.0)).values  # K = 1, then e
     (0.0, 0.25)
@@ -120,7 +136,7 @@ def run_candidates(
     """Runs candidate rules (rows of ``values``, with their ``lr`` and ``kappa``)
     in one compiled program; the Result has a ``candidate`` grid axis.
 
-    ``sim`` runs a learned policy (:meth:`LearnedRule.policy`); each
+    ``sim`` runs a learned policy (:meth:`~absjax.policies.LearnedRule.policy`); each
     candidate's numbers equal those of a Simulator built with its own rule.
     """
     table = _check_simulator(sim)
@@ -173,7 +189,7 @@ def initial_loss(sim: Simulator) -> float:
 def fitness(
     result: Result, name: str, horizon: float, loss0: float, target=None
 ) -> np.ndarray:
-    """Per grid point, the fitness ``name`` (one of :data:`FITNESS`, lower is
+    """Per grid point, the fitness ``name`` (one of ``FITNESS``, lower is
     better; see the module docstring) of ``result``'s seeds."""
     if name == "time_to_target":
         times = result.time_to_target(target)
@@ -192,8 +208,9 @@ def fitness(
 
 @dataclasses.dataclass
 class Evolution:
-    """What :func:`evolve` found: the best ``rule``, its training ``score``,
-    the starting rule's ``initial_score`` and one row per generation in
+    """What :func:`~absjax.learn.evolve` found: the best ``rule``, its
+    training ``score``, the starting rule's ``initial_score`` and one row per
+    generation in
     ``history`` (best, median and the strategy mean's fitness)."""
 
     rule: LearnedRule
@@ -240,9 +257,10 @@ def evolve(
         cover ``horizon`` of wall clock (warned otherwise); its numbers are
         replaced by the candidates'.
       horizon: the wall-clock budget the fitness looks at.
-      start: the rule the search starts from (default: :func:`adasync_start`
-        from ``K0 = 1`` with the Simulator's lr and t0).
-      objective: ``"auc"`` or ``"time_to_target"`` (:data:`FITNESS`).
+      start: the rule the search starts from (default:
+        :func:`~absjax.learn.adasync_start` from ``K0 = 1`` with the Simulator's lr and
+        t0).
+      objective: ``"auc"`` or ``"time_to_target"`` (``FITNESS``).
       target: the loss to reach (``time_to_target``; default ``0.2 F_0``).
       population: candidates per generation (at least 2).
       generations: generations to run.
@@ -253,7 +271,7 @@ def evolve(
       std: initial search width (the table's values are fractions of N).
 
     Returns:
-      An :class:`Evolution`; its rule is the best of the candidates, the
+      An :class:`~absjax.learn.Evolution`; its rule is the best of the candidates, the
       strategy's final mean and ``start`` on the training seeds.
 
     Raises:

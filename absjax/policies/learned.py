@@ -1,10 +1,11 @@
 """Learned K rules: a monotone table over the loss ratio, saved to a file.
 
-:class:`LossTable` is the K rule that :mod:`absjax.learn` optimises by
-evolution strategies; :class:`LearnedRule` is what such a run finds (the table,
-ABS's staleness factor ``kappa``, the period ``t0`` and the learning rate),
-saved as JSON; :func:`learned` loads it as a :class:`Policy` usable wherever a
-policy is (Simulator, Ensemble, sweeps, the CLI's ``learned:path=FILE``).
+:class:`~absjax.policies.LossTable` is the K rule that :mod:`absjax.learn`
+optimises by evolution strategies; :class:`~absjax.policies.LearnedRule` is
+what such a run finds (the table, ABS's staleness factor ``kappa``, the period
+``t0`` and the learning rate), saved as JSON; :func:`~absjax.policies.learned`
+loads it as a :class:`~absjax.policies.Policy` usable wherever a policy is (Simulator,
+Ensemble, sweeps, the CLI's ``learned:path=FILE``).
 
 **Why a monotone table and not a small MLP.** The rule maps ``z = log(F_0 /
 F_t)``, how many e-folds the server's loss estimate has fallen, to a fraction
@@ -112,8 +113,9 @@ def initial_k(values, num_workers: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class LearnedRule:
-    """A learned policy: K-async with a :class:`LossTable` K rule, ABS's tau
-    rule ``ceil(kappa (N - K) / K)`` and the learning rate ``lr`` it was found
+    """A learned policy: K-async with a :class:`~absjax.policies.LossTable` K
+    rule, ABS's tau rule ``ceil(kappa (N - K) / K)`` and the learning rate ``lr`` it
+    was found
     with; ``num_workers`` is the N it was trained for, ``metadata`` how
     (objective, delay, seeds, fitness)."""
 
@@ -155,7 +157,7 @@ class LearnedRule:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LearnedRule:
-        """Reads a rule written by :meth:`save`."""
+        """Reads a rule written by :meth:`~absjax.policies.LearnedRule.save`."""
         try:
             with open(path) as f:
                 data = json.load(f)
@@ -177,13 +179,13 @@ def learned(
     """The policy of a learned rule saved by :mod:`absjax.learn` (a JSON file).
 
     Args:
-      path: the file (:meth:`LearnedRule.save`; default: AdaSync's rule from
-        ``K0 = 1`` written as a table, a starting point).
+      path: the file (:meth:`~absjax.policies.LearnedRule.save`; default:
+        AdaSync's rule from ``K0 = 1`` written as a table, a starting point).
       num_workers: N to run it on (default: the N it was trained for); the
         table is in fractions of N, so it carries over.
 
     Returns:
-      A K-async :class:`Policy` with the learned K rule; its learning rate is
-      ``LearnedRule.load(path).lr``.
+      A K-async :class:`~absjax.policies.Policy` with the learned K rule; its
+      learning rate is ``LearnedRule.load(path).lr``.
     """
     return LearnedRule.load(path).policy(num_workers)

@@ -21,7 +21,7 @@ sys.modules.setdefault("absjax.datasets", datasets)
 
 # Imported on first use: they pull in SciPy and pandas, which a simulation does
 # not need (a second off every command's start).
-_LAZY = ("compare", "fitting", "theory")
+_LAZY = ("compare", "fitting", "learn", "theory")
 
 
 def __getattr__(name: str):
@@ -48,6 +48,7 @@ __all__ = [
     "datasets",
     "delays",
     "fitting",
+    "learn",
     "load",
     "networks",
     "objectives",

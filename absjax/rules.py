@@ -207,7 +207,9 @@ class _LossRule(Rule):
     def params(self):
         return {"t0": jnp.asarray(float(self.t0))}
 
-    def target(self, view: ServerView, ratio: jax.Array) -> jax.Array:
+    def target(
+        self, view: ServerView, ratio: jax.Array, params: dict[str, Any]
+    ) -> jax.Array:
         """The new K (a float, at most ``N``) for ``ratio = max(F_0, 0) / F_t``."""
         raise NotImplementedError
 
@@ -215,7 +217,8 @@ class _LossRule(Rule):
         t0 = params["t0"]
         crossed = jnp.floor(view.clock / t0) > jnp.floor(view.last_clock / t0)
         ratio = jnp.maximum(view.loss0, 0.0) / view.loss
-        target = jnp.where(view.loss > 0, self.target(view, ratio), view.num_workers)
+        target = self.target(view, ratio, params)
+        target = jnp.where(view.loss > 0, target, view.num_workers)
         target = jnp.where(jnp.isnan(target), view.k, target)
         return jnp.where(crossed, jnp.maximum(view.k, target), view.k)
 
@@ -242,7 +245,7 @@ class AdaSync(_LossRule):
 
     name: ClassVar[str] = "adasync"
 
-    def target(self, view, ratio):
+    def target(self, view, ratio, params):
         return jnp.minimum(view.num_workers, jnp.ceil(view.k0 * jnp.sqrt(ratio)))
 
 
@@ -267,7 +270,7 @@ class LossRatio(_LossRule):
 
     name: ClassVar[str] = "loss_ratio"
 
-    def target(self, view, ratio):
+    def target(self, view, ratio, params):
         return jnp.minimum(view.num_workers, jnp.floor(view.k0 * ratio))
 
 
@@ -294,7 +297,7 @@ class ExpDelayRoot(_LossRule):
 
     name: ClassVar[str] = "exp_delay_root"
 
-    def target(self, view, ratio):
+    def target(self, view, ratio, params):
         n = view.num_workers
         candidates = jnp.arange(1, n + 1, dtype=ratio.dtype)
         k0 = view.k0.astype(ratio.dtype)

@@ -125,23 +125,26 @@ class _Job:
     loss: float = float("nan")
 
 
-K_RULES = ("adasync", "loss_ratio", "exp_root")
+K_RULES = ("adasync", "loss_ratio", "exp_root", "loss_table")
 
 
 def _check_rules(k_rule, tau_rule, n: int, loss_estimate: str, beta: float):
     """Validates the adaptive-K / adaptive-tau rules; returns them unpacked."""
     adaptive = None
     if k_rule is not None:
-        if not (isinstance(k_rule, tuple | list) and len(k_rule) == 3):
+        if not (isinstance(k_rule, tuple | list) and len(k_rule) in (3, 5)):
             raise ValueError(f"k_rule must be None or (name, k0, t0): {k_rule!r}")
-        name, k0, t0 = k_rule
+        name, k0, t0 = k_rule[:3]
+        table = tuple(k_rule[3:]) or None  # loss_table: (knots, values)
+        if (name == "loss_table") != (table is not None):
+            raise ValueError("k_rule loss_table is (name, k0, t0, knots, values)")
         if name not in K_RULES:
             raise ValueError(f"unknown k_rule {name!r}")
         if int(k0) != k0 or not 1 <= k0 <= n:
             raise ValueError(f"{name} k0 must be an integer in [1, N={n}], got {k0}")
         if not t0 > 0:
             raise ValueError(f"{name} t0 must be > 0, got {t0}")
-        adaptive = (name, int(k0), float(t0))
+        adaptive = (name, int(k0), float(t0), table)
     kappa = None
     if tau_rule is not None:
         if not (isinstance(tau_rule, tuple | list) and len(tau_rule) == 2):
@@ -159,7 +162,7 @@ def _check_rules(k_rule, tau_rule, n: int, loss_estimate: str, beta: float):
     return adaptive, kappa
 
 
-def _k_target(name: str, k0: int, n: int, ratio: float) -> int:
+def _k_target(name: str, k0: int, n: int, ratio: float, table=None) -> int:
     """The K rule's target for a loss ratio ``r = max(L_0, 0) / L_t >= 0``.
 
     ``adasync``: ``min(N, ceil(k0 sqrt(r)))``; ``loss_ratio``: ``min(N,
@@ -167,6 +170,10 @@ def _k_target(name: str, k0: int, n: int, ratio: float) -> int:
     (k0^2 / (N - k0)) r``, i.e. of ``K^2 + c K - c N = 0`` with ``c = k0^2 r /
     (N - k0)``, rounded up (``N`` when ``k0 = N``). Every value is float64.
     """
+    if name == "loss_table":  # round(1 + (N - 1) f(log r)), f the table
+        knots, values = table
+        f = np.interp(math.log(max(ratio, 1e-30)), knots, values)
+        return int(np.round(1 + (n - 1) * f))
     if name == "adasync":
         x = k0 * math.sqrt(ratio)
         return n if x >= n else math.ceil(x)  # min(N, ceil(x)), safe for inf
@@ -565,7 +572,7 @@ def simulate(
         # ---- K^{t+1} (the K rule), then tau^{t+1} --------------------------
         k_round, tau_round = k_now, tau_now
         if adaptive is not None:
-            name, k0, t0 = adaptive
+            name, k0, t0, table = adaptive
             if math.floor(wall_clock / t0) > math.floor(prev_clock / t0):
                 if est <= 0.0:
                     target = n
@@ -573,7 +580,7 @@ def simulate(
                     ratio = max(est0, 0.0) / est
                     if math.isnan(ratio):
                         raise ValueError(f"round {t}: loss estimate is nan")
-                    target = _k_target(name, k0, n, ratio)
+                    target = _k_target(name, k0, n, ratio, table)
                 k_now = max(k_now, target)
         tau_now = tau_for(k_now)
         prev_clock = wall_clock

@@ -52,7 +52,10 @@ def _policy_options(policy):
         rules.LossRatio: "loss_ratio",
         rules.ExpDelayRoot: "exp_root",
     }
-    if type(policy.k_rule) in k_rules:
+    if isinstance(policy.k_rule, policies.LossTable):
+        rule = policy.k_rule
+        options["k_rule"] = ("loss_table", policy.k, rule.t0, rule.knots, rule.values)
+    elif type(policy.k_rule) in k_rules:
         name = k_rules[type(policy.k_rule)]
         options["k_rule"] = (name, policy.k, policy.k_rule.t0)
     if isinstance(policy.tau_rule, rules.StalenessBound):

@@ -21,3 +21,12 @@ def test_gpu_benchmark_tiny_writes_every_study(tmp_path, capsys):
     assert skipped["seeds"] == 10**6 and skipped["status"].startswith("skipped")
     assert report["machine"]["backend"] == "cpu"
     assert "| study | seeds |" in capsys.readouterr().out
+
+
+def test_learn_benchmark_tiny_prints_both_speeds(capsys):
+    import learn as learn_benchmark  # benchmarks/learn.py
+
+    argv = ["--population", "2", "--seeds", "2", "--rounds", "10", "--repeats", "1"]
+    assert learn_benchmark.main([*argv, "--workloads", "quadratic"]) == 0
+    out = capsys.readouterr().out
+    assert "batched" in out and "one by one" in out and "generations/s" in out

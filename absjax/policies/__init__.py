@@ -47,6 +47,7 @@ The named policies built from them (spec section 2):
 ``ssp``           async with the SSP block rule
 ``rennala``       k_batch_async with K = B and discard R = 1 (fresh only)
 ``ringmaster``    async with discard R ("discard") or tau = R - 1 ("stop")
+``learned``       k_async + a learned K table (:mod:`absjax.learn`) + tau rule
 ================ ========================================================
 
 Our readings where the papers were not available (spec "[our reading]"): ABS's
@@ -88,6 +89,7 @@ from absjax.policies.first_finishers import (
     finish_rank,
     kth_arrivals,
 )
+from absjax.policies.learned import LearnedRule, LossTable, learned
 from absjax.policies.loss_estimate import ExactLoss, MinibatchAverage, NoEstimate
 from absjax.policies.named import (
     abs_,
@@ -126,6 +128,8 @@ __all__ = [
     "EventLoop",
     "ExactLoss",
     "FirstFinishers",
+    "LearnedRule",
+    "LossTable",
     "MinibatchAverage",
     "NoEstimate",
     "Policy",
@@ -143,6 +147,7 @@ __all__ = [
     "k_batch_sync",
     "k_sync",
     "kth_arrivals",
+    "learned",
     "local_sgd",
     "make",
     "parse_policy",

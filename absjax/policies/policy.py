@@ -41,6 +41,7 @@ NAMES = BASES + (
     "ssp",
     "rennala",
     "ringmaster",
+    "learned",
     "custom",
 )
 

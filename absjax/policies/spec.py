@@ -34,6 +34,7 @@ from absjax import rules as rules_lib
 from absjax import staleness as staleness_lib
 from absjax._spec import Derived, Entry, Param, build_from_spec, show
 from absjax.delays import as_delay
+from absjax.policies.learned import learned
 from absjax.policies.named import (
     abs_,
     adasync,
@@ -201,6 +202,22 @@ REGISTRY: dict[str, Entry] = {
     ),
     "ssp": Entry(ssp, {"s": Param(int, low=0, default=1)}),
     "rennala": Entry(rennala, {"b": _K}),
+    "learned": Entry(
+        learned,
+        {
+            "path": Param(
+                str,
+                shown="packaged",
+                note="a rule saved by absjax.learn (packaged: AdaSync's, N = 8)",
+            ),
+            "num_workers": Param(
+                int,
+                low=1,
+                default=Derived("N", (_N,), lambda c, v: c[_N]),
+                note="the N to run the table on",
+            ),
+        },
+    ),
     "ringmaster": Entry(
         ringmaster,
         {

@@ -65,6 +65,16 @@ READINGS = {
         policies.adasync(k0=2, t0=0.5, k_rule=rules.ExpDelayRoot(0.5)),
         {},
     ),
+    "learned_table": (
+        policies.LearnedRule(
+            values=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            t0=0.3,
+            kappa=1.0,
+            lr=0.1,
+            num_workers=N,
+        ).policy(),
+        {},
+    ),
     "sa_adasync_distance": (policies.sa_adasync(k0=2, t0=0.3, weight=DISTANCE), {}),
     "sa_adasync_distance_weight_sum": (
         policies.sa_adasync(k0=2, t0=0.3, weight=DISTANCE),

@@ -21,3 +21,17 @@ def test_gpu_benchmark_tiny_writes_every_study(tmp_path, capsys):
     assert skipped["seeds"] == 10**6 and skipped["status"].startswith("skipped")
     assert report["machine"]["backend"] == "cpu"
     assert "| study | seeds |" in capsys.readouterr().out
+
+
+def test_tune_benchmark_tiny_measures_both_ways(capsys):
+    import tune as tune_benchmark  # benchmarks/tune.py
+
+    rows = tune_benchmark.main(
+        ["--trials", "2", "--seeds", "2", "--rounds", "8", "--workers", "4"]
+        + ["--repeats", "1", "--workloads", "quadratic"]  # the MLP: seconds more
+    )
+    assert [r["workload"] for r in rows] == ["quadratic"]
+    assert all(
+        r["batched_trials_per_s"] > 0 < r["one_by_one_trials_per_s"] for r in rows
+    )
+    assert capsys.readouterr().out.startswith("machine: ")

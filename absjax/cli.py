@@ -1,5 +1,5 @@
 """Command-line interface: ``absjax simulate``, ``sweep``, ``demo``, ``list``,
-``tune`` (:mod:`absjax.tune.command`).
+``tune`` (``absjax.tune.command``).
 
 ``absjax simulate --workers N --policy NAME --k K --tau T --delay SPEC
 --objective SPEC --lr LR --rounds R --seeds S --seed BASE --log-every M

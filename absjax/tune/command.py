@@ -1,4 +1,4 @@
-"""``absjax tune``: the command line of :func:`absjax.tune.tune`.
+"""``absjax tune``: the command line of ``absjax.tune.tune``.
 
 ``absjax tune --workers 8 --delay exp:rate=1 --objective quadratic:dim=4
 --target 0.05 --budget 6000 --method k_async:k=2 --range k=1:8:int --range

@@ -56,7 +56,7 @@ class Tuned:
 
     def save(self, out: str | Path) -> Path:
         """Writes ``trials.parquet``, ``best.json``, ``table.csv``,
-        ``table.md`` and the figures (:mod:`absjax.tune.figures`) to ``out``."""
+        ``table.md`` and the figures (``absjax.tune.figures``) to ``out``."""
         from absjax.tune import figures
 
         out = Path(out)
@@ -145,12 +145,12 @@ def tune(
         Simulated seed-rounds each method may spend on tuning.
     score : str
         ``"time"`` (median time to ``target``), ``"final"`` or ``"auc"``
-        (:mod:`absjax.tune.scores`).
+        (``absjax.tune.scores``).
     target : float, optional
         The loss to reach (needed by ``"time"``; the table's time to target).
     algorithm : str
         ``"halving"``, ``"hyperband"`` or an Optuna sampler ``"tpe"``,
-        ``"cmaes"``, ``"qmc"`` (:mod:`absjax.tune.search`).
+        ``"cmaes"``, ``"qmc"`` (``absjax.tune.search``).
     rounds, log_every, lr : int, int, float
         The full horizon, the logging period and the default learning rate.
     seeds : int

@@ -191,7 +191,9 @@ def optuna_search(
         warnings.simplefilter("ignore")  # experimental samplers, CMA-ES fallbacks
         made = {
             "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-            "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
+            "cmaes": lambda: optuna.samplers.CmaEsSampler(
+                seed=seed, warn_independent_sampling=False
+            ),
             "qmc": lambda: optuna.samplers.QMCSampler(seed=seed),
         }[sampler]()
         study = optuna.create_study(

@@ -1,4 +1,5 @@
-"""Command-line interface: ``absjax simulate``, ``sweep``, ``demo``, ``list``.
+"""Command-line interface: ``absjax simulate``, ``sweep``, ``demo``, ``list``,
+``tune`` (``absjax.tune.command``).
 
 ``absjax simulate --workers N --policy NAME --k K --tau T --delay SPEC
 --objective SPEC --lr LR --rounds R --seeds S --seed BASE --log-every M
@@ -37,6 +38,7 @@ from absjax.engine import Simulator, layout
 from absjax.engine.memory import resolve_chunk
 from absjax.io import atomic_write, check_out, make_dir
 from absjax.results import Result
+from absjax.tune import command as tune_command
 
 COMMANDS = "absjax.commands"  # entry-point group of commands from other packages
 MOST_BLOCKS = 20  # a progress bar's blocks of seeds: at most 20 ...
@@ -119,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--merge", action="store_true", help="write the result from the parts"
     )
+    _cache_flag(tune_command.add_parser(sub))
     sub.add_parser(
         "figures",
         help="the paper's figures and claims report (absjax figures --help)",
@@ -376,8 +379,10 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": sweep,
             "figures": figures,
             "list": list_,
+            "tune": tune_command.run,
         }[args.command]
-        if args.command in ("simulate", "demo", "sweep") and not args.no_compile_cache:
+        compiles = ("simulate", "demo", "sweep", "tune")
+        if args.command in compiles and not args.no_compile_cache:
             compile_cache.enable()
         code = handler(args)
     except UsageError as e:

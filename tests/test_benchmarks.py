@@ -30,3 +30,17 @@ def test_learn_benchmark_tiny_prints_both_speeds(capsys):
     assert learn_benchmark.main([*argv, "--workloads", "quadratic"]) == 0
     out = capsys.readouterr().out
     assert "batched" in out and "one by one" in out and "generations/s" in out
+
+
+def test_tune_benchmark_tiny_measures_both_ways(capsys):
+    import tune as tune_benchmark  # benchmarks/tune.py
+
+    rows = tune_benchmark.main(
+        ["--trials", "2", "--seeds", "2", "--rounds", "8", "--workers", "4"]
+        + ["--repeats", "1", "--workloads", "quadratic"]  # the MLP: seconds more
+    )
+    assert [r["workload"] for r in rows] == ["quadratic"]
+    assert all(
+        r["batched_trials_per_s"] > 0 < r["one_by_one_trials_per_s"] for r in rows
+    )
+    assert capsys.readouterr().out.startswith("machine: ")

@@ -113,40 +113,105 @@ def grid_params(sim, params: SimParams, grid: dict[str, Any]):
             raise ValueError(f"grid[{name!r}] must be a non-empty 1-D sequence")
     mesh = np.meshgrid(*values.values(), indexing="ij")
     flat = {name: m.reshape(-1) for name, m in zip(names, mesh, strict=True)}
+    gridded, axes = _columns(params, flat, "grid name")
+    for g in range(len(next(iter(flat.values())))):
+        check(sim, point(gridded, axes, g))
+    return gridded, axes, values
+
+
+def points_params(sim, params: SimParams, points: list[dict[str, Any]]):
+    """A list of parameter points as params with one leading ``point`` axis.
+
+    Each point is ``{name: value}`` (names as in a grid); a name that a point
+    leaves out keeps ``params``' value. Returns ``(batched, axes, values)``
+    like :func:`grid_params`, with ``values = {"point": [0, 1, ...]}``. Every
+    point is checked before anything compiles; an error names the point.
+    """
+    if isinstance(points, dict) or not isinstance(points, list | tuple) or not points:
+        raise ValueError("points must be a non-empty list of {name: value} dicts")
+    tree = params._asdict()
+    names: list[str] = []
+    for i, given in enumerate(points):
+        if not isinstance(given, dict):
+            raise ValueError(f"points[{i}]={given!r} must be a {{name: value}} dict")
+        for name in given:
+            try:
+                _leaf(tree, name, "name")
+            except ValueError as e:
+                raise ValueError(f"points[{i}]: {e}") from None
+            if name not in names:
+                names.append(name)
+    flat = {}
+    for name in names:
+        default = np.asarray(_leaf(tree, name, "name")[0][name.split(".")[-1]])
+        integer = np.issubdtype(default.dtype, np.integer)
+        column = [p.get(name, default) for p in points]
+        for i, value in enumerate(column):
+            try:
+                column[i] = grid_column(name, [value])[0]
+            except ValueError:
+                raise ValueError(
+                    f"points[{i}][{name!r}]={value!r} must be a number"
+                ) from None
+            if integer and column[i] != np.round(column[i]):
+                raise ValueError(f"points[{i}][{name!r}]={value!r} must be an integer")
+        flat[name] = np.asarray(column)
+    if not flat:  # points that change nothing still get their axis
+        flat = {"lr": np.full(len(points), np.asarray(params.lr))}
+    batched, axes = _columns(params, flat, "points name")
+    for g in range(len(points)):
+        try:
+            check(sim, point(batched, axes, g))
+        except ValueError as e:
+            raise ValueError(f"points[{g}]: {e}") from None
+    return batched, axes, {"point": np.arange(len(points))}
+
+
+def _leaf(tree: dict, name: str, what: str):
+    """The dict holding the number ``name`` (a dotted path) and its axes path;
+    ``ValueError`` unless ``name`` names one number."""
+    path = name.split(".")
+    if path[0] == "data":
+        raise ValueError("the objective's data set cannot be gridded")
+    node = tree
+    for part in path[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"{what} {name!r} is not a parameter")
+        node = node[part]
+    leaf = path[-1]
+    if not isinstance(node, dict) or leaf not in node:
+        raise ValueError(
+            f"{what} {name!r} is not a parameter; known: "
+            "k, tau, lr, policy.*, delay.*, weight.*"
+        )
+    old = node[leaf]
+    if isinstance(old, dict):
+        raise ValueError(f"{what} {name!r} names a group, not a number")
+    if np.ndim(old):
+        raise ValueError(
+            f"{what} {name!r} names an array (trace data), not a "
+            "number: it cannot be gridded"
+        )
+    return node, path
+
+
+def _columns(params: SimParams, flat: dict[str, np.ndarray], what: str):
+    """``params`` with the leaves named in ``flat`` replaced by its columns,
+    and the axes tree (``0`` at those leaves, ``None`` elsewhere)."""
     tree = params._asdict()
     axes = jax.tree.map(lambda _: None, tree)
     for name, column in flat.items():
-        path = name.split(".")
-        if path[0] == "data":
-            raise ValueError("the objective's data set cannot be gridded")
-        node, axes_node = tree, axes
+        node, path = _leaf(tree, name, what)
+        axes_node = axes
         for part in path[:-1]:
-            if not isinstance(node, dict) or part not in node:
-                raise ValueError(f"grid name {name!r} is not a parameter")
-            node, axes_node = node[part], axes_node[part]
+            axes_node = axes_node[part]
         leaf = path[-1]
-        if not isinstance(node, dict) or leaf not in node:
-            raise ValueError(
-                f"grid name {name!r} is not a parameter; known: "
-                "k, tau, lr, policy.*, delay.*, weight.*"
-            )
-        old = node[leaf]
-        if isinstance(old, dict):
-            raise ValueError(f"grid name {name!r} names a group, not a number")
-        if np.ndim(old):
-            raise ValueError(
-                f"grid name {name!r} names an array (trace data), not a "
-                "number: it cannot be gridded"
-            )
-        dtype = np.asarray(old).dtype
+        dtype = np.asarray(node[leaf]).dtype
         if np.issubdtype(dtype, np.integer) and not np.all(column == np.round(column)):
             raise ValueError(f"grid[{name!r}] must hold integers")
         node[leaf] = jnp.asarray(column.astype(dtype))
         axes_node[leaf] = 0
-    gridded, axes = SimParams(**tree), SimParams(**axes)
-    for g in range(len(next(iter(flat.values())))):
-        check(sim, point(gridded, axes, g))
-    return gridded, axes, values
+    return SimParams(**tree), SimParams(**axes)
 
 
 def point(gridded: SimParams, axes: SimParams, g: int) -> SimParams:
@@ -159,10 +224,19 @@ def point(gridded: SimParams, axes: SimParams, g: int) -> SimParams:
     )
 
 
-def prepare(sim, params: SimParams | None, grid: dict[str, Any] | None):
+def prepare(
+    sim,
+    params: SimParams | None,
+    grid: dict[str, Any] | None,
+    points: list[dict[str, Any]] | None = None,
+):
     """Validated numbers (gridded: with a leading axis), the grid's layout and
-    values (``None`` and ``{}`` without a grid)."""
+    values (``None`` and ``{}`` without a grid or points)."""
     params = canonical(sim, sim.params if params is None else params)
+    if points is not None:
+        if grid:
+            raise ValueError("give grid= or points=, not both")
+        return points_params(sim, params, points)
     if grid:
         return grid_params(sim, params, grid)
     check(sim, params)

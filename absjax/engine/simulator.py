@@ -284,6 +284,7 @@ class Simulator:
         history: bool = False,
         seed_offset: int = 0,
         chunk: int | str = "auto",
+        points: list[dict[str, Any]] | None = None,
     ) -> Result:
         """Simulates ``seeds`` independent runs and returns a Result.
 
@@ -312,17 +313,36 @@ class Simulator:
             many as keep a round's arrays in the caches, and for timing-only
             runs up to 1024 with the seeds; as many as fit on an
             accelerator); larger uses more memory.
+          points: a list of parameter points ``[{name: value}, ...]`` (names
+            as in ``grid``; a name a point leaves out keeps ``params``' value),
+            run in one compiled program instead of a cartesian ``grid``. The
+            Result gets a leading ``point`` axis (``grid == {"point": [0, 1,
+            ...]}``) and the points in ``config["points"]``; point ``i``'s
+            numbers equal a run with those numbers as ``params``, bit for bit.
+            A point with an unknown name or a value out of range is a
+            ``ValueError`` naming the point's index, before anything compiles.
+
+        Examples:
+          >>> from absjax import delays, objectives, policies
+          >>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
+          ...                 objectives.quadratic(dim=3), rounds=20, log_every=10,
+          ...                 k_max=3)
+          >>> result = sim.run(seeds=2, points=[{"k": 1}, {"k": 3, "lr": 0.05}])
+          >>> result.loss.shape, list(result.grid)
+          ((2, 2, 2), ['point'])
         """
         chunk = memory.resolve_chunk(self, chunk, seeds)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
         given = self.params if params is None else params
-        params, grid_axes, grid_values = params_lib.prepare(self, params, grid)
+        params, grid_axes, grid_values = params_lib.prepare(self, params, grid, points)
         seed_indices = jnp.arange(seed_offset, seed_offset + padded, dtype=jnp.uint32)
         args = (root_key(seed), seed_indices, params)
         out = self._serving(params)._execute(grid_axes, history, chunk, devices, args)
         result = self._result(out, grid_values, seeds, seed, seed_offset, chunk, given)
         if self.delay.replays:
             warn_trace_end(result.metrics["wall_clock"], result.seeds)
+        if points is not None:
+            result.config["points"] = _plain(list(points))
         return result
 
     def describe(self, **run) -> dict[str, Any]:

@@ -33,7 +33,8 @@ Workload (absjax specification, sections 1-3):
   gradient ``X_b^T (X_b w_b - y_b) / 32`` (32 samples drawn with replacement)
   computed at the model ``w_b`` the worker read. It is computed when the job
   starts and kept until the job is aggregated or abandoned.
-* Absolute finish times are kept in float64 (spec section 1); model and data
+* Absolute finish times are kept in float64 (docs/concepts.md#concepts-events);
+  model and data
   are float32 by default, the JAX default precision.
 * Every ``log_every`` rounds the wall clock and the full-data loss
   ``0.5 * mean((X w - y)^2)`` are recorded (plus the initial point at round 0).

@@ -1,7 +1,8 @@
 """Aggregation policies of the parameter server and their round mechanics.
 
 A policy says when a round ends, which workers restart on the new model, which
-keep computing on an old one and which jobs are cancelled (spec section 2):
+keep computing on an old one and which jobs are cancelled (docs: Concepts >
+The six mechanics, docs/concepts.md#concepts-mechanics):
 
 ============== ===================================== ============ =============
 policy          round ends when                       restart      cancelled
@@ -37,7 +38,8 @@ parts, each an explicit parameter:
   ``w_t``; the round ends at the K-th accepted arrival;
 - ``weight``: a staleness weight the policy prescribes (SA-AdaSync).
 
-The named policies built from them (spec section 2):
+The named policies built from them (docs: Concepts > The named policies,
+docs/concepts.md#concepts-policies):
 
 ================ ========================================================
 ``abs_``          k_async + AdaSync K rule + tau = ceil(kappa (N-K)/K) + U
@@ -49,7 +51,8 @@ The named policies built from them (spec section 2):
 ``ringmaster``    async with discard R ("discard") or tau = R - 1 ("stop")
 ================ ========================================================
 
-Our readings where the papers were not available (spec "[our reading]"): ABS's
+Our readings where the papers were not available (docs: Concepts > What the
+ABS paper leaves open, docs/concepts.md#concepts-readings): ABS's
 default K rule is AdaSync's and its tau rule ``ceil(kappa (N - K) / K)`` with
 ``kappa = 1``; Rennala's jobs in progress at a round end are not cancelled but
 run on and are discarded on arrival (Tyurin & Richtarik 2023, Method 4: with

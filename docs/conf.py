@@ -7,6 +7,7 @@ Build it (the notebooks are executed; -W turns every warning into an error and
     sphinx-build -W --keep-going -n -b html docs docs/_build/html
 """
 
+import inspect
 import logging
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx_copybutton",
     "clidoc",
+    "xref",
 ]
 
 templates_path = ["_templates"]
@@ -69,6 +71,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(int|float|str|bool|bytes|dict|list|tuple|set|frozenset|object)"),
     (r"py:.*", r"(None|type|callable|optional|iterable|sequence|mapping|default)"),
     (r"py:.*", r"(ValueError|TypeError|KeyError|OSError|Exception|FileNotFoundError)"),
+    # Napoleon reads a property docstring's first line "text: more" as a type.
+    (r"py:class", r"(Static number|arrivals a round computes|Vmappable numbers)"),
     # Private names (a part starting with "_") are never documented.
     (r"py:.*", r"(.*\.)?_[A-Za-z]\w*(\..*)?"),
 ]
@@ -78,8 +82,11 @@ def _no_type_docstring(app, what, name, obj, options, lines):
     """Drops the docstring a constant inherits from its type (``dict``'s for a
     registry): it is not about the constant."""
     own = type(obj).__doc__
-    if what in ("data", "attribute") and own and "\n".join(lines).strip():
-        if " ".join("\n".join(lines).split()) == " ".join(own.split()):
+    if inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj):
+        return
+    if isinstance(own, str) and own.strip() and lines:
+        first = own.strip().splitlines()[0].strip()
+        if lines[0].strip() == first:
             lines.clear()
 
 
@@ -93,7 +100,7 @@ class _NoEmptyGlob(logging.Filter):
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _no_type_docstring)
+    app.connect("autodoc-process-docstring", _no_type_docstring, priority=100)
     logging.getLogger("sphinx.sphinx.directives.other").addFilter(_NoEmptyGlob())
 
 

@@ -4,9 +4,9 @@ A policy says when a round ends, which workers restart on the new model, which
 keep computing on an old one and which jobs are cancelled (docs: Concepts >
 The six mechanics, docs/concepts.md#concepts-mechanics):
 
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 policy          round ends when                       restart      cancelled
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 sync            all N finished                        all          -
 k_sync(K)       K-th of the N jobs started on w_t     all          N-K slowest
 k_batch_sync(K) K updates in total, finishers at      all          in progress
@@ -15,7 +15,7 @@ k_async(K)      K-th finish among current jobs        the K        -
 k_batch_async   K arrivals, each finisher pulls the   each on      -
                 current model and restarts at once    arrival
 async           every arrival (= k_async(1))          the arriver  -
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 
 A staleness bound ``tau`` (asynchronous policies) adds the restart rule: after
 round t every worker whose job would have staleness ``(t+1) - b > tau`` in the

@@ -11,8 +11,8 @@ The public modules are ``absjax``, every module named by a public module's
 (public modules that no ``__all__`` names). A module's public names are its
 ``__all__``; a module without one contributes the names it defines itself
 (classes and functions whose ``__module__`` is the module, and names assigned
-at its top level) and those it imports from a private module, that do not
-start with an underscore.
+at its top level) and those it re-exports from a private module (an import
+marked ``public here``), that do not start with an underscore.
 
 Every other module whose name has no part starting with an underscore (the
 modules the public ones are built from, such as ``absjax.engine.step``) gets a
@@ -70,11 +70,17 @@ def internal_modules() -> list[str]:
     return sorted(names - set(public_modules()))
 
 
+def _private(module: str) -> bool:
+    """Whether a module path has a private part (``absjax._atomic``)."""
+    return any(p.startswith("_") and not p.startswith("__") for p in module.split("."))
+
+
 def _assigned(module: ModuleType) -> set[str]:
     """The names assigned at the top level of ``module``'s source, and those it
-    imports from a private module (``from absjax._atomic import ...``)."""
+    re-exports from a private module (an import marked ``public here``)."""
     try:
-        tree = ast.parse(inspect.getsource(module))
+        source = inspect.getsource(module)
+        tree, lines = ast.parse(source), source.splitlines()
     except (OSError, TypeError):
         return set()
     names = set()
@@ -85,8 +91,9 @@ def _assigned(module: ModuleType) -> set[str]:
         elif isinstance(node, ast.AnnAssign):
             targets = [node.target]
         names |= {t.id for t in targets if isinstance(t, ast.Name)}
-        if isinstance(node, ast.ImportFrom) and "._" in f".{node.module or ''}":
-            names |= {alias.asname or alias.name for alias in node.names}
+        if isinstance(node, ast.ImportFrom) and _private(node.module or ""):
+            if "public here" in lines[node.end_lineno - 1]:  # a re-export
+                names |= {alias.asname or alias.name for alias in node.names}
     return names
 
 
@@ -147,16 +154,21 @@ def page(name: str) -> str:
 
 
 def internal_page(name: str) -> str:
-    """The reStructuredText of one internal module's page: all its members."""
-    return "\n".join(
-        [
-            _title(f"``{name}``"),
-            f".. automodule:: {name}",
-            "   :members:",
-            "   :undoc-members:",
-            "",
-        ]
-    )
+    """The reStructuredText of one internal module's page: its docstring, its
+    documented classes and functions, and its constants."""
+    module = importlib.import_module(name)
+    constants = [
+        n
+        for n in sorted(_assigned(module))
+        if not n.startswith("_")
+        and hasattr(module, n)
+        and not callable(getattr(module, n))
+        and not inspect.ismodule(getattr(module, n))
+    ]
+    lines = [_title(f"``{name}``"), f".. automodule:: {name}", "   :members:", ""]
+    for n in constants:
+        lines += [f".. autodata:: {name}.{n}", "   :no-value:", ""]
+    return "\n".join(lines)
 
 
 def write_pages(out: Path = OUT) -> list[str]:

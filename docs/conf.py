@@ -7,9 +7,9 @@ Build it (the notebooks are executed; -W turns every warning into an error and
     sphinx-build -W --keep-going -n -b html docs docs/_build/html
 """
 
-import inspect
 import logging
 import sys
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -78,16 +78,20 @@ nitpick_ignore_regex = [
 ]
 
 
+# The first lines of the builtin types' docstrings, which autodoc shows for a
+# constant or an attribute that has no docstring of its own.
+_TYPE_DOCS = {
+    t.__doc__.strip().splitlines()[0].strip()
+    for t in (dict, list, tuple, set, frozenset, str, int, float, bool, object)
+    + (types.GenericAlias, types.UnionType)
+}
+
+
 def _no_type_docstring(app, what, name, obj, options, lines):
     """Drops the docstring a constant inherits from its type (``dict``'s for a
     registry): it is not about the constant."""
-    own = type(obj).__doc__
-    if inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj):
-        return
-    if isinstance(own, str) and own.strip() and lines:
-        first = own.strip().splitlines()[0].strip()
-        if lines[0].strip() == first:
-            lines.clear()
+    if lines and lines[0].strip() in _TYPE_DOCS:
+        lines.clear()
 
 
 class _NoEmptyGlob(logging.Filter):

@@ -107,13 +107,10 @@ def public_names(module: ModuleType) -> list[str]:
         if name.startswith("_") or inspect.ismodule(value):
             continue
         home = getattr(value, "__module__", None) or ""
-        # its own, or re-exported from a private module (absjax._atomic)
-        own = home == module.__name__ or "._" in home
+        own = home == module.__name__
         if (inspect.isclass(value) or inspect.isfunction(value)) and own:
             names.append(name)
-        elif name in assigned and (
-            own or not (inspect.isclass(value) or callable(value))
-        ):
+        elif name in assigned:  # assigned here, or re-exported
             names.append(name)
     return sorted(names)
 

@@ -90,7 +90,14 @@ _TYPE_DOCS = {
 def _no_type_docstring(app, what, name, obj, options, lines):
     """Drops the docstring a constant inherits from its type (``dict``'s for a
     registry): it is not about the constant."""
-    if lines and lines[0].strip() in _TYPE_DOCS:
+    if not lines:
+        return
+    first = lines[0].strip()
+    own = type(obj).__doc__
+    if what in ("data", "attribute") and isinstance(own, str) and own.strip():
+        if first == own.strip().splitlines()[0].strip():  # e.g. an Entry's
+            lines.clear()
+    if first in _TYPE_DOCS:
         lines.clear()
 
 

@@ -12,7 +12,8 @@ The public modules are ``absjax``, every module named by a public module's
 ``__all__``; a module without one contributes the names it defines itself
 (classes and functions whose ``__module__`` is the module, and names assigned
 at its top level) and those it re-exports from a private module (an import
-marked ``public here``), that do not start with an underscore.
+marked ``public here``, or written ``import name as name``), that do not start
+with an underscore.
 
 Every other module whose name has no part starting with an underscore (the
 modules the public ones are built from, such as ``absjax.engine.step``) gets a
@@ -92,8 +93,12 @@ def _assigned(module: ModuleType) -> set[str]:
             targets = [node.target]
         names |= {t.id for t in targets if isinstance(t, ast.Name)}
         if isinstance(node, ast.ImportFrom) and _private(node.module or ""):
-            if "public here" in lines[node.end_lineno - 1]:  # a re-export
-                names |= {alias.asname or alias.name for alias in node.names}
+            marked = "public here" in lines[node.end_lineno - 1]
+            names |= {  # re-exports: marked, or "import x as x" (PEP 484)
+                alias.asname or alias.name
+                for alias in node.names
+                if marked or alias.asname == alias.name
+            }
     return names
 
 

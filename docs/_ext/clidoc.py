@@ -19,7 +19,7 @@ import os
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-WIDTH = "88"  # columns of the help texts
+WIDTH = "72"  # columns of the help texts (the width of the page)
 
 
 def _help(parser: argparse.ArgumentParser) -> str:

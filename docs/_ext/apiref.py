@@ -131,7 +131,7 @@ def page(name: str) -> str:
     modules = [m for m in members if inspect.ismodule(getattr(module, m))]
     objects = [m for m in members if m not in modules]
     lines = [
-        _title(f"``{name}``"),
+        _title(name),
         f".. automodule:: {name}",
         "   :no-members:",
         "",
@@ -167,7 +167,7 @@ def internal_page(name: str) -> str:
         and not callable(getattr(module, n))
         and not inspect.ismodule(getattr(module, n))
     ]
-    lines = [_title(f"``{name}``"), f".. automodule:: {name}", "   :members:", ""]
+    lines = [_title(name), f".. automodule:: {name}", "   :members:", ""]
     for n in constants:
         lines += [f".. autodata:: {name}.{n}", "   :no-value:", ""]
     return "\n".join(lines)

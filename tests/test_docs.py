@@ -8,13 +8,16 @@
   site is not built; ``--runslow`` builds it (``-W -n``) and checks it.
 """
 
+import functools
+import html
 import importlib
 import inspect
+import os
 import pkgutil
+import re
 import subprocess
 import sys
 import zlib
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -113,49 +116,52 @@ def test_every_public_name_is_in_the_built_inventory():
     assert not missing, f"not in docs/_build/html/objects.inv: {missing}"
 
 
-class _Page(HTMLParser):
+_ID = re.compile(r"""\s(?:id|name)=["']([^"']+)["']""")
+_HREF = re.compile(r"""<(?:a|link)\s[^>]*?href=["']([^"']+)["']""")
+
+
+class _Page:
     """The ids and the hrefs of one HTML page."""
 
-    def __init__(self):
-        super().__init__()
-        self.ids, self.hrefs = set(), []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        for key in ("id", "name"):
-            if attrs.get(key):
-                self.ids.add(attrs[key])
-        if tag in ("a", "link") and attrs.get("href"):
-            self.hrefs.append(attrs["href"])
+    def __init__(self, text: str):
+        self.ids = {html.unescape(i) for i in _ID.findall(text)}
+        self.hrefs = [html.unescape(h) for h in _HREF.findall(text)]
 
 
 def broken_links(site: Path) -> list[str]:
     """``page: href`` of every internal link of ``site`` that reaches no file,
     or no element with its ``#anchor``."""
+    site = site.resolve()
     pages = {}
     for path in site.rglob("*.html"):
         if "_static" in path.relative_to(site).parts:  # the theme's templates
             continue
-        parser = _Page()
-        parser.feed(path.read_text(errors="replace"))
-        pages[path.resolve()] = parser
+        pages[str(path)] = _Page(path.read_text(errors="replace"))
+
+    @functools.cache
+    def target_of(folder: str, link: str) -> str | None:
+        """The file ``link`` reaches from ``folder``, or None."""
+        target = os.path.normpath(os.path.join(folder, link))
+        if os.path.isdir(target):
+            target = os.path.join(target, "index.html")
+        return target if os.path.exists(target) else None
+
     broken = []
     for path, parser in pages.items():
         for href in parser.hrefs:
             parts = urlsplit(href)
             if parts.scheme or parts.netloc or href.startswith("mailto:"):
                 continue
-            target = (path.parent / unquote(parts.path)).resolve()
-            if not parts.path:
+            if parts.path:
+                target = target_of(os.path.dirname(path), unquote(parts.path))
+            else:
                 target = path
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.exists():
-                broken.append(f"{path.relative_to(site)}: {href}")
-            elif parts.fragment and target.suffix == ".html":
+            if target is None:
+                broken.append(f"{os.path.relpath(path, site)}: {href}")
+            elif parts.fragment and target.endswith(".html"):
                 ids = pages[target].ids if target in pages else set()
                 if unquote(parts.fragment) not in ids:
-                    broken.append(f"{path.relative_to(site)}: {href}")
+                    broken.append(f"{os.path.relpath(path, site)}: {href}")
     return sorted(broken)
 
 

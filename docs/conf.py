@@ -110,7 +110,25 @@ class _NoEmptyGlob(logging.Filter):
         return "didn't match any documents" not in record.getMessage()
 
 
+class _AliasDuplicates(logging.Filter):
+    """Lets two public names of one object (``absjax.Simulator`` and
+    ``absjax.engine.Simulator``) both register the object's own name as an
+    alias (autodoc's ``:canonical:``); a duplicate of a name documented in its
+    own right still warns."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def filter(self, record):
+        if "duplicate object description" not in str(record.msg) or not record.args:
+            return True
+        other = self.app.env.get_domain("py").objects.get(record.args[0])
+        return not (other is not None and other.aliased)
+
+
 def setup(app):
+    logging.getLogger("sphinx.sphinx.domains.python").addFilter(_AliasDuplicates(app))
     app.connect("autodoc-process-docstring", _no_type_docstring, priority=100)
     logging.getLogger("sphinx.sphinx.directives.other").addFilter(_NoEmptyGlob())
 

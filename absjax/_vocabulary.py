@@ -5,15 +5,17 @@ A leaf module (it imports nothing of absjax), so that the policies, the theory
 list of names instead of copies.
 """
 
-# The six round mechanics (spec section 2); every policy is one of them plus
+# The six round mechanics (docs/concepts.md#concepts-mechanics); every policy
+# is one of them plus
 # optional parts (absjax.policies).
 BASES = ("sync", "k_sync", "k_batch_sync", "k_async", "k_batch_async", "async")
 SYNCHRONOUS = ("sync", "k_sync", "k_batch_sync")  # every worker restarts each round
 
 UNBOUNDED = 2**30  # the staleness bound that stands for "no bound" (tau=None)
 
-# The logged metrics, by their CSV column names, in column order (spec section
-# 5). The engine's log rows and round diagnostics use the same names.
+# The logged metrics, by their CSV column names, in column order
+# (docs/concepts.md#concepts-metrics). The engine's log rows and round
+# diagnostics use the same names.
 METRICS = (
     "round",
     "wall_clock",

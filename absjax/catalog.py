@@ -1,8 +1,9 @@
 """What a SPEC may name: every policy, delay law, objective and staleness
 weight with its parameters, defaults and meaning (``absjax list``).
 
-The text is generated from the SPEC registries (:data:`absjax.policies.spec.
-REGISTRY`, :data:`absjax.delays.spec.LAW_REGISTRY` and ``MODIFIERS``,
+The text is generated from the SPEC registries
+(:data:`absjax.policies.spec.REGISTRY`, :data:`absjax.delays.spec.LAW_REGISTRY`
+and ``MODIFIERS``,
 :data:`absjax.objectives.spec.REGISTRY`, :data:`absjax.staleness.REGISTRY`),
 whose entries read their defaults from the constructors' signatures and their
 meanings from the docstrings, so the listing cannot go stale. One block per

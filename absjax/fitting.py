@@ -3,7 +3,8 @@
 :func:`fit` estimates a law by maximum likelihood and returns a
 :class:`FitResult` whose ``law`` is an :mod:`absjax.delays` law ready to
 simulate; :func:`fit_all` ranks several laws by AIC. :func:`load_trace` reads
-measured per-job durations from a CSV file (spec section 4, "traces") as one
+measured per-job durations from a CSV file (docs: Concepts > Delay laws,
+docs/concepts.md#concepts-delays) as one
 array per worker; :func:`pooled` concatenates them to fit one law to a whole
 cluster and :func:`per_worker_fits` fits each worker on its own (the per-worker
 Gamma fits of DSAG); to simulate the measured durations themselves, resample

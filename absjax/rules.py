@@ -8,7 +8,8 @@ the view and of its own numbers ``params`` (a dict of arrays, part of the
 simulation's params pytree, so they can be swept without recompiling). The
 engine clips K to ``[1, k_max]`` and tau to ``[0, UNBOUNDED]``.
 
-What the server may know (issue "adaptive policies", spec section 2): arrival
+What the server may know (docs: Concepts > K and tau rules,
+docs/concepts.md#concepts-rules): arrival
 times, job durations, staleness and pushes per worker, and the losses of the
 minibatches it aggregated. ``view.loss`` is the server's running estimate built
 from those losses (``loss_estimate="minibatch"``, the default) unless the policy
@@ -258,7 +259,8 @@ class LossRatio(_LossRule):
     ``r = max(F_0, 0) / F_t`` (``N`` when the estimate ``F_t <= 0``); ``K0``
     is the initial K and ``F`` the server's loss estimate. The rule is found,
     commented out, in STSyn, the public code of the ABS authors' group (Tan,
-    Zhu, Zhang, arXiv 2301.08895, spec section 2 "More readings"); it grows K
+    Zhu, Zhang, arXiv 2301.08895; docs: Concepts > What the ABS paper leaves
+    open, docs/concepts.md#concepts-readings-k); it grows K
     linearly in the loss ratio where AdaSync grows it with its square root.
 
     >>> rule = LossRatio(t0=1.0)
@@ -285,8 +287,9 @@ class ExpDelayRoot(_LossRule):
     K0^2 (N - K) r`` (``N`` when the estimate ``F_t <= 0``). Written without
     division, ``r = 1`` gives exactly ``K0`` and ``K0 = N`` gives ``N``. The
     rule is that of Dutta et al.'s journal version for K-sync with exponential
-    delays, as in a public re-implementation of AdaSync (spec section 2 "More
-    readings"); the search over the N candidates costs O(N) per evaluation.
+    delays, as in a public re-implementation of AdaSync (docs: Concepts > What
+    the ABS paper leaves open, docs/concepts.md#concepts-readings-k); the
+    search over the N candidates costs O(N) per evaluation.
 
     >>> rule = ExpDelayRoot(t0=1.0)
     >>> view = ServerView.initial(5, 2, 0)._replace(
@@ -311,7 +314,8 @@ class StalenessBound(Rule):
     """``tau = ceil(kappa * (N - K) / K)``, ABS's default tau rule [our reading].
 
     ``(N - K) / K`` is the mean staleness of K-async SGD with exponential
-    delays (spec section 6), so with ``kappa = 1`` a job is restarted when it
+    delays (docs: Concepts > Theory, docs/concepts.md#concepts-theory), so
+    with ``kappa = 1`` a job is restarted when it
     is staler than K-async's mean staleness, and the bound shrinks as K grows.
 
     >>> rule = StalenessBound(kappa=1.0)

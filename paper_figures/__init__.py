@@ -1,4 +1,5 @@
-"""Reproduction of the ABS paper's claims and figures (spec section 7).
+"""Reproduction of the ABS paper's claims and figures (docs: Concepts > The
+reproduction's workloads, docs/concepts.md#concepts-reproduction).
 
 One command, ``absjax figures --profile quick --out DIR`` (or ``python -m
 paper_figures``), built on the public absjax API only: both settings of the

@@ -69,9 +69,9 @@ def lines(p, main: dict, number: int) -> list[str]:
         (
             "AdaSync period and kappa",
             f"t0 = {p.t0:g} ({p.t0 / p.horizon:.0%} of the budget) for ABS, "
-            f"AdaSync and SA-AdaSync alike, kappa = {p.kappa:g} (spec section "
-            "2); neither is tuned, so that every method keeps the same number of "
-            "configurations.",
+            f"AdaSync and SA-AdaSync alike, kappa = {p.kappa:g} (the docs' "
+            "Concepts > K and tau rules); neither is tuned, so that every "
+            "method keeps the same number of configurations.",
         ),
         (
             "Readings",

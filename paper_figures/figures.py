@@ -1,4 +1,5 @@
-"""The figures of spec section 7, drawn with seaborn at paper size.
+"""The reproduction's figures (docs/concepts.md#concepts-reproduction), drawn
+with seaborn at paper size.
 
 Per setting: loss and accuracy vs time and vs rounds, K^t and tau_max^t, and
 time-, rounds- and messages-to-target; then theory vs simulation (the phase

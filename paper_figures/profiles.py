@@ -6,10 +6,10 @@ included; ``full`` is sized for one GPU (more workers, the CIFAR-10 CNN of the
 ABS group, many more seeds). Why each number is what it is: README.md.
 
 **Time.** The main comparisons draw every local step's compute time from an
-exponential law of rate 1 (the ABS group's model, spec section 7), so one unit
-of simulated time is the mean duration of one step; a job of U local steps
-lasts the sum of its U draws. The phase map's laws (:data:`TAILS`) all have
-mean 1 too.
+exponential law of rate 1 (the ABS group's model,
+docs/concepts.md#concepts-reproduction), so one unit of simulated time is the
+mean duration of one step; a job of U local steps lasts the sum of its U
+draws. The phase map's laws (:data:`TAILS`) all have mean 1 too.
 """
 
 from __future__ import annotations

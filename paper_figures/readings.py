@@ -1,11 +1,11 @@
 """Our readings of ABS and SA-AdaSync, as numbers of one compiled program.
 
 The ABS text does not give us its K rule, its staleness bound, nor (for the
-baseline SA-AdaSync) which staleness-aware step is meant (spec section 2,
-"More readings"). Each is an explicit option here, and every option is a
-*number* of the simulation, so that one compiled program per round mechanics
-runs all readings (compiling is what costs most on a CPU; a new number never
-recompiles):
+baseline SA-AdaSync) which staleness-aware step is meant (docs: Concepts > What
+the ABS paper leaves open, docs/concepts.md#concepts-readings). Each is an
+explicit option here, and every option is a *number* of the simulation, so
+that one compiled program per round mechanics runs all readings (compiling is
+what costs most on a CPU; a new number never recompiles):
 
 ========== ============================== ====================================
 part       options (``which``)             absjax implementation

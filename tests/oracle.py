@@ -1,6 +1,7 @@
 """Independent reference ("oracle") simulator of parameter-server SGD policies.
 
-Written from ``shared/spec.md`` sections 1-3 only, without reading the absjax
+Written from the semantics in the docs only (Concepts > A round, The six
+mechanics, Staleness weights: docs/concepts.md), without reading the absjax
 engine, so that differential tests can catch the engine's mistakes. It is plain,
 slow, event-by-event Python/NumPy: absolute times are float64, and the pending
 finish events live in a ``heapq`` ordered by ``(finish_time, worker_index)``.
@@ -54,7 +55,8 @@ class RoundRecord:
 
     Attributes:
         wall_clock: Absolute time of the round's aggregation, i.e. the finish
-            time of the arrival that completed it (spec section 1).
+            time of the arrival that completed it
+            (docs/concepts.md#concepts-events).
         arrivals: Workers whose updates were aggregated this round, in arrival
             order. A worker may repeat under the batch policies.
         staleness: Staleness ``t - b`` of each aggregated update, same order as
@@ -112,7 +114,8 @@ class _Job:
         start: Absolute start time.
         finish: Absolute finish time, ``start + duration``.
         base: Model version ``b`` the worker read when the job started.
-        update: The update, computed at job start (spec section 1: its content
+        update: The update, computed at job start (docs/concepts.md#concepts-jobs:
+            its content
             depends only on ``w_b`` and the sample): ``grad(w_b, sample)``, or
             with ``U`` local steps the sum of the ``U`` local gradients.
         loss: ``batch_loss(w_b, xi_0)`` (``nan`` when not computed).
@@ -248,7 +251,8 @@ def simulate(
         grad: ``grad(w_base, sample)`` -> update vector.
         w0: Initial model, converted to a float64 1-D array.
         lr: Server step size ``eta``.
-        weight: Staleness weight ``omega(s)`` (spec section 3). SA-AdaSync is
+        weight: Staleness weight ``omega(s)`` (docs/concepts.md#concepts-weights).
+            SA-AdaSync is
             ``k_rule`` over ``k_async`` with ``omega(s) = 1 / max(1, s)`` and
             ``"count"`` normalisation.
         normalization: ``"count"`` (``Z`` = number of updates) or
@@ -262,20 +266,22 @@ def simulate(
         k_rule: ``None`` (fixed ``K``) or ``(name, k0, t0)``: "``K``
             changed every ``T0`` of simulated wall-clock to
             ``K = min(N, ceil(K0 * sqrt(F(w_0) / F(w_t))))``", non-decreasing
-            (spec section 2, AdaSync / ABS part 1). ``K^0 = k0``; after round
+            (docs/concepts.md#concepts-rules, AdaSync / ABS part 1). ``K^0 =
+            k0``; after round
             ``t`` ending at ``c_t`` (``c_{-1} = 0``), if
             ``floor(c_t / t0) > floor(c_{t-1} / t0)``,
             ``K^{t+1} = max(K^t, target)``, ``target = N`` if ``L_t <= 0``
-            else a function of ``r = max(L_0, 0) / L_t`` (spec section 2,
-            "More readings"): ``"adasync"``: ``min(N, ceil(k0 * sqrt(r)))``;
+            else a function of ``r = max(L_0, 0) / L_t``
+            (docs/concepts.md#concepts-readings-k): ``"adasync"``:
+            ``min(N, ceil(k0 * sqrt(r)))``;
             ``"loss_ratio"`` (the STSyn code's linear rule):
             ``min(N, floor(k0 * r))``; ``"exp_root"`` (AdaSync for K-sync
             with exponential delays): the root ``K`` of
             ``K^2 / (N - K) = (k0^2 / (N - k0)) * r``, rounded up.
         tau_rule: ``None`` (fixed ``tau``) or ``("kappa", kappa)``:
-            ``tau_max^t = ceil(kappa * (N - K^t) / K^t)`` (spec section 2, ABS
-            part 2), evaluated after the ``K`` rule. Ignored by the sync
-            family.
+            ``tau_max^t = ceil(kappa * (N - K^t) / K^t)``
+            (docs/concepts.md#concepts-rules, ABS part 2), evaluated after the
+            ``K`` rule. Ignored by the sync family.
         loss_estimate: How ``L`` is estimated: ``"minibatch"`` (each
             aggregated update carries ``batch_loss(w_b, xi_0)``; ``L = m_0``
             after round 0, then ``L = (1 - beta) * L + beta * m_t``, ``m_t``
@@ -490,7 +496,7 @@ def simulate(
             job = jobs.pop(i)
             assert job.finish == finish
             now = finish
-            s = t - job.base  # s = t - b_i (spec section 1)
+            s = t - job.base  # s = t - b_i (docs/concepts.md#concepts-staleness)
             if discard is not None and s >= discard:
                 # Rennala / Ringmaster: "an arrival computed on an older model
                 # is discarded and that worker restarts on w_t".

@@ -1,7 +1,8 @@
 """Self-checks of the reference simulator ``tests/oracle.py`` on hand-made cases.
 
-Every expected value below was computed by hand from ``shared/spec.md``
-sections 1-2; the comments show the event trace.
+Every expected value below was computed by hand from the semantics in the
+docs (Concepts > A round and The six mechanics, docs/concepts.md); the comments
+show the event trace.
 """
 
 from __future__ import annotations
@@ -715,7 +716,7 @@ def test_kappa_restart_uses_next_tau():
 
 def test_abs_rules_hold_on_random_draws():
     # ABS: adaptive non-decreasing K, kappa bound; every aggregated update has
-    # staleness <= tau^t (spec section 2).
+    # staleness <= tau^t (docs/concepts.md#concepts-bounded-staleness).
     for policy in ("k_async", "k_batch_async"):
         recs = run(
             policy,

@@ -1,4 +1,5 @@
-"""Staleness weights ``omega(s)`` and the normalisation (spec section 3).
+"""Staleness weights ``omega(s)`` and the normalisation
+(docs/concepts.md#concepts-weights).
 
 Every expected value is written by hand from the formula at ``s = 0..5``;
 comparisons use ``rtol = 1e-6`` (float32 arithmetic).

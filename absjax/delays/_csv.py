@@ -1,6 +1,7 @@
 """Reading measured job durations (traces) from CSV files.
 
-Three layouts (spec section 4, "traces"), told apart by the first non-blank
+Three layouts (docs: Concepts > Delay laws, docs/concepts.md#concepts-delays),
+told apart by the first non-blank
 line unless ``format`` names one:
 
 - **wide**: one column per worker under a header of worker names;

@@ -40,7 +40,8 @@ class Delay:
     straggles with probability ``straggler_prob`` independently of everything
     else, and ``slow`` is the state of worker ``i``'s persistent-straggler chain.
 
-    **Persistent stragglers** (spec section 4): each worker carries a
+    **Persistent stragglers** (docs: Concepts > Delay laws,
+    docs/concepts.md#concepts-delays): each worker carries a
     two-state Markov chain, normal / slow, that moves once at each of its job
     starts: a normal worker's next job is slow with probability ``p =
     markov_slow``, a slow worker's next job is normal with probability ``q =

@@ -277,7 +277,8 @@ class CNN(_Classifier):
     widths, default ``()``); for the synthetic images ``image_size`` (16) and
     ``noise`` (0.7). The defaults are the original small CNN, unchanged.
 
-    **The STSyn CNN** of the ABS authors' group (spec section 7: conv 3->64
+    **The STSyn CNN** of the ABS authors' group (docs: Concepts > The
+    reproduction's workloads, docs/concepts.md#concepts-reproduction: conv 3->64
     5x5, pool, conv 64->64 5x5, pool, fc 1600->384->192->10 on CIFAR-10) is
     ``CNN(dataset="cifar10", data_dir=..., channels=(64, 64), kernel=5,
     padding="valid", fc=(384, 192))``: 32 -> 28 -> 14 -> 10 -> 5 pixels, so

@@ -1,11 +1,12 @@
 """Aggregation policies of the parameter server and their round mechanics.
 
 A policy says when a round ends, which workers restart on the new model, which
-keep computing on an old one and which jobs are cancelled (spec section 2):
+keep computing on an old one and which jobs are cancelled (docs: Concepts >
+The six mechanics, docs/concepts.md#concepts-mechanics):
 
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 policy          round ends when                       restart      cancelled
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 sync            all N finished                        all          -
 k_sync(K)       K-th of the N jobs started on w_t     all          N-K slowest
 k_batch_sync(K) K updates in total, finishers at      all          in progress
@@ -14,7 +15,7 @@ k_async(K)      K-th finish among current jobs        the K        -
 k_batch_async   K arrivals, each finisher pulls the   each on      -
                 current model and restarts at once    arrival
 async           every arrival (= k_async(1))          the arriver  -
-============== ===================================== ============ =============
+=============== ===================================== ============ =============
 
 A staleness bound ``tau`` (asynchronous policies) adds the restart rule: after
 round t every worker whose job would have staleness ``(t+1) - b > tau`` in the
@@ -37,7 +38,8 @@ parts, each an explicit parameter:
   ``w_t``; the round ends at the K-th accepted arrival;
 - ``weight``: a staleness weight the policy prescribes (SA-AdaSync).
 
-The named policies built from them (spec section 2):
+The named policies built from them (docs: Concepts > The named policies,
+docs/concepts.md#concepts-policies):
 
 ================ ========================================================
 ``abs_``          k_async + AdaSync K rule + tau = ceil(kappa (N-K)/K) + U
@@ -50,7 +52,8 @@ The named policies built from them (spec section 2):
 ``learned``       k_async + a learned K table (:mod:`absjax.learn`) + tau rule
 ================ ========================================================
 
-Our readings where the papers were not available (spec "[our reading]"): ABS's
+Our readings where the papers were not available (docs: Concepts > What the
+ABS paper leaves open, docs/concepts.md#concepts-readings): ABS's
 default K rule is AdaSync's and its tau rule ``ceil(kappa (N - K) / K)`` with
 ``kappa = 1``; Rennala's jobs in progress at a round end are not cancelled but
 run on and are discarded on arrival (Tyurin & Richtarik 2023, Method 4: with

@@ -1,5 +1,6 @@
 """The named policies: constructors of the six base mechanics and of the
-adaptive and peer methods (spec section 2), each a :class:`Policy`.
+adaptive and peer methods (docs: Concepts > The named policies,
+docs/concepts.md#concepts-policies), each a :class:`Policy`.
 
 >>> k_async(4, tau=3).base, abs_(k0=1, t0=5.0).base, rennala(4).discard
 ('k_async', 'k_async', 1)

@@ -143,6 +143,7 @@ class Locks:
         return fd
 
     def release(self, fd: int) -> None:
+        """Releases the claim lock of descriptor ``fd`` (from :meth:`claim`)."""
         self._fds.remove(fd)
         os.close(fd)  # releases the lock
 

@@ -2,7 +2,8 @@
 
 Everything here is a pure function of the delay laws and the policy numbers,
 computed in float64 with numpy and scipy; it never imports the engine, so that
-it can check the simulator instead of sharing its mistakes (spec section 6).
+it can check the simulator instead of sharing its mistakes (docs: Concepts >
+Theory, docs/concepts.md#concepts-theory).
 
 - Order statistics of job durations: closed forms where they exist, otherwise
   numerical integration of ``P(X_(k:n) > x)`` (i.i.d. and heterogeneous).
@@ -13,9 +14,10 @@ it can check the simulator instead of sharing its mistakes (spec section 6).
   Maranjyan et al., arXiv 2501.16168) and the shape of the ABS rate (Tan et
   al., arXiv 2301.08895).
 
-Several statements are quoted from the papers as summarised in the project's
-spec (section 6); theorem numbers could not be checked against the papers'
-text here, so each docstring names the statement by its content.
+Several statements are quoted from the papers as summarised in the docs
+(Concepts > Theory, docs/concepts.md#concepts-theory); not every theorem
+number could be checked against the papers' text, so each docstring names the
+statement by its content.
 
 >>> round(expected_round_time("sync", "exp:rate=1", n=2), 6)  # 1/2 + 1/1
 1.5

@@ -193,7 +193,8 @@ def noisy_quadratic_expected_loss(h, w0, eta, noise, k: int, rounds: int):
     and ``E[w_{t+1,j}^2] = (1 - eta h_j)^2 E[w_{t,j}^2] + eta^2 noise^2 / k``,
     ``E[F_t] = 0.5 sum_j h_j E[w_{t,j}^2]``, solved in closed form (a
     geometric series). Exact for every step size (it diverges when
-    ``|1 - eta h_j| > 1``); the sharpest test of the simulator (spec section 6).
+    ``|1 - eta h_j| > 1``); the sharpest test of the simulator (docs:
+    Concepts > Theory, docs/concepts.md#concepts-theory).
 
     Args:
       h: Hessian spectrum, numbers ``>= 0`` (shape ``(d,)``).

@@ -1,4 +1,5 @@
-"""Delay laws and the cluster delay model (``absjax/delays/``, spec section 4).
+"""Delay laws and the cluster delay model (``absjax/delays/``,
+docs/concepts.md#concepts-delays).
 
 Three independent checks per law: the closed-form moments and CDF against
 ``scipy.stats``, the sampler against those formulas by Monte Carlo (200k

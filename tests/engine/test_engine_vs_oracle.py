@@ -47,7 +47,7 @@ ADAPTIVE = {
     "ringmaster_stop": policies.ringmaster(2, variant="stop"),
 }
 
-# The readings of spec section 2 "More readings", as options: (policy,
+# The readings of docs/concepts.md#concepts-readings, as options: (policy,
 # Simulator keywords, whether K must change, whether some distance weight must
 # be < 1 over the 30 rounds on shifted-exponential delays (checked, so that the
 # case exercises its feature).

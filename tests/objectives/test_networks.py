@@ -201,7 +201,8 @@ def test_cnn_kernel_padding_and_fc_shapes():
 
 
 def test_stsyn_cnn_parameter_count(tmp_path):
-    """The ABS group's STSyn CNN on CIFAR-10 (spec section 7)."""
+    """The ABS group's STSyn CNN on CIFAR-10
+    (docs/concepts.md#concepts-reproduction)."""
     _write_cifar(tmp_path, sizes=(2, 1, 1, 1, 1, 2))
     stsyn = dict(channels=(64, 64), kernel=5, fc=(384, 192))
     obj = CNN(dataset="cifar10", data_dir=tmp_path, padding="valid", **stsyn)

@@ -2,7 +2,7 @@
 
 Each test computes a per-seed statistic (seeds are independent), and checks
 ``|mean - theory| / standard_error < Z`` with ``Z = 4`` (a false alarm rate of
-about 6e-5 per test). Formulas (spec section 6):
+about 6e-5 per test). Formulas (docs/concepts.md#concepts-theory):
 
 - k_sync(K), i.i.d. durations: E[round] = E[X_(K:N)]; exponential(mu):
   (1/mu) sum_{i=N-K+1}^{N} 1/i (Dutta et al. 2018, arXiv 1803.01113); shifted

@@ -53,7 +53,9 @@ autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_preserve_defaults = True
 napoleon_numpy_docstring = True
-napoleon_google_docstring = True  # some docstrings still read Google style
+napoleon_google_docstring = True  # private helpers may still read Google style
+# Type lines such as "int, optional" or {"a", "b"} are split into references.
+napoleon_preprocess_types = True
 napoleon_use_rtype = False
 
 # No internet here, so no intersphinx: the targets below live in other

@@ -38,5 +38,6 @@ def test_a_tiny_recorded_run_and_its_prediction(tmp_path, mode, k):
     assert gap["median"] < 0.1  # the same objective, lr and staleness law
     assert (tmp_path / "cmp" / "predicted_vs_measured.png").stat().st_size > 0
     saved = json.loads((tmp_path / "cmp" / "agreement.json").read_text())
-    assert saved["trace_mode"] == "resample"
-    assert ",mode=replay" in compare.delay_spec(folder, replay=True)
+    assert saved["trace_mode"] == "replay"  # in order, from each worker's first job
+    assert ",mode=replay,start=0" in compare.delay_spec(folder)
+    assert "mode=replay" not in compare.delay_spec(folder, replay=False)

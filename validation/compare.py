@@ -2,10 +2,9 @@
 
 For each recorded run (a folder written by :mod:`validation.server`), absjax
 simulates the same objective, policy, N, K and learning rate, with the job
-durations of the record as a trace (``trace:path=durations.csv``). Today the
-trace is resampled per job; ``REPLAY = True`` (or ``--replay``) adds
-``mode=replay`` to the SPEC, to replay each worker's durations in order once
-absjax's traces take that option. The comparison: staleness quantiles, the
+durations of the record as a trace (``trace:path=durations.csv``), replayed
+in order from each worker's first job (``mode=replay,start=0``; ``REPLAY =
+False`` resamples them per job instead). The comparison: staleness quantiles, the
 update rate and the loss per update and over time, written as
 ``agreement.json`` and one figure of predicted and measured loss curves.
 
@@ -21,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPLAY = False  # True: replay each worker's durations in order (mode=replay)
+REPLAY = True  # replay each worker's durations in order, from its first (start=0)
 QUANTILES = (0.5, 0.75, 0.9)
 
 
 def delay_spec(folder: Path, replay: bool = REPLAY) -> str:
     """The delay SPEC of a record's durations."""
     spec = f"trace:path={folder / 'durations.csv'},format=wide"
-    return spec + (",mode=replay" if replay else "")
+    return spec + (",mode=replay,start=0" if replay else "")
 
 
 def policy_of(setup: dict):
@@ -160,7 +159,9 @@ def main(argv=None) -> None:
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--out", default="validation/out")
     parser.add_argument("--seeds", type=int, default=16)
-    parser.add_argument("--replay", action="store_true", default=REPLAY)
+    parser.add_argument(
+        "--resample", dest="replay", action="store_false", default=REPLAY
+    )
     args = parser.parse_args(argv)
     print(
         json.dumps(compare(args.folders, args.out, args.seeds, args.replay), indent=1)

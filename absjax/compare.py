@@ -55,16 +55,23 @@ def compare(
 ) -> pd.DataFrame:
     """Compares a theory value with the simulated per-seed statistic.
 
-    Args:
-      theory: a number, or an array broadcastable to the result's grid shape.
-      result: a simulation result, possibly gridded.
-      quantity: a name in :data:`STATISTICS` or a function ``result -> array``
-        shaped ``(*grid_shape, seeds)``. Diverged seeds are left out.
-      z_max: the verdict threshold on ``|z|``.
+    Parameters
+    ----------
+    theory
+        A number, or an array broadcastable to the result's grid shape.
+    result : Result
+        A simulation result, possibly gridded.
+    quantity : str | Callable[[Result], np.ndarray], default 'round_time'
+        A name in :data:`STATISTICS` or a function ``result -> array`` shaped
+        ``(*grid_shape, seeds)``. Diverged seeds are left out.
+    z_max : float, default 4.0
+        The verdict threshold on ``|z|``.
 
-    Returns:
-      One row per grid point: the grid values, ``quantity``, ``theory``,
-      ``mean``, ``std_error``, ``seeds``, ``z``, ``rel_error``, ``verdict``.
+    Returns
+    -------
+    pd.DataFrame
+        One row per grid point: the grid values, ``quantity``, ``theory``, ``mean``,
+        ``std_error``, ``seeds``, ``z``, ``rel_error``, ``verdict``.
     """
     if isinstance(quantity, str):
         if quantity not in STATISTICS:

@@ -63,17 +63,26 @@ _NUM_PARAMS = {"exp": 1, "shifted_exp": 2, "lognormal": 2, "gamma": 2, "pareto":
 class FitResult:
     """A maximum-likelihood fit of one law to a sample of durations.
 
-    Attributes:
-      law: the fitted :mod:`absjax.delays` law, ready to simulate
-        (e.g. ``delays.ShiftedExponential(shift=..., rate=...)``).
-      params: the fitted numbers as plain floats, keyed like the law's fields.
-      log_likelihood: the maximised log-likelihood (natural log, summed).
-      aic: ``2 k - 2 log_likelihood`` with ``k`` the number of parameters.
-      bic: ``k log(n) - 2 log_likelihood`` (Schwarz 1978, Ann. Statist. 6(2)).
-      ks_statistic: Kolmogorov-Smirnov distance between the sample and the law.
-      ks_pvalue: its p-value; optimistic, because the law was fitted to the
-        same sample (see the module docstring).
-      n: the sample size.
+    Attributes
+    ----------
+    law : delays.Law
+        The fitted :mod:`absjax.delays` law, ready to simulate (e.g.
+        ``delays.ShiftedExponential(shift=..., rate=...)``).
+    params : dict[str, float]
+        The fitted numbers as plain floats, keyed like the law's fields.
+    log_likelihood : float
+        The maximised log-likelihood (natural log, summed).
+    aic : float
+        ``2 k - 2 log_likelihood`` with ``k`` the number of parameters.
+    bic : float
+        ``k log(n) - 2 log_likelihood`` (Schwarz 1978, Ann. Statist. 6(2)).
+    ks_statistic : float
+        Kolmogorov-Smirnov distance between the sample and the law.
+    ks_pvalue : float
+        Its p-value; optimistic, because the law was fitted to the same sample (see the
+        module docstring).
+    n : int
+        The sample size.
     """
 
     law: delays.Law
@@ -187,14 +196,21 @@ def fit(durations: Any, law: str) -> FitResult:
     ``gamma`` shape solves ``log k - digamma(k) = log(mean) - mean(log x)``
     (Minka 2002) and its scale is ``mean / k``.
 
-    Args:
-      durations: 1-D array of at least 2 finite positive durations.
-      law: one of ``FIT_LAWS``.
+    Parameters
+    ----------
+    durations : Any
+        1-D array of at least 2 finite positive durations.
+    law : str
+        One of ``FIT_LAWS``.
 
-    Raises:
-      ValueError: on bad durations, an unknown law, or a sample the law cannot
-        fit (all values equal, for every law except ``exp``).
+    Raises
+    ------
+    ValueError
+        On bad durations, an unknown law, or a sample the law cannot fit (all values
+        equal, for every law except ``exp``).
 
+    Examples
+    --------
     >>> result = fit([1.0, 2.0, 3.0], "exp")
     >>> result.law
     Exponential(rate=0.5)

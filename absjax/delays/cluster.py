@@ -51,22 +51,35 @@ class Delay:
     (``SimState.slow``) and draws it with :meth:`chain`. The defaults ``p = 0``
     (never slow) and ``markov_factor = 1`` leave every duration unchanged.
 
-    Attributes:
-      compute: law of the computation time of a job.
-      upload: law of the time to push an update (``None``: instantaneous).
-      download: law of the time to pull the model (``None``: instantaneous).
-      speeds: per-worker slowdown factors: ``"none"`` (all 1), ``"sqrt"``
-        (worker ``i`` is ``sqrt(i + 1)`` times slower, Tyurin & Richtarik
-        arXiv 2305.12387), ``"random"`` (``exp(speed_spread * Z_i)`` drawn once
-        per seed, the "fixed computation model"), or a tuple of given factors.
-      speed_spread: log-scale spread of the ``"random"`` speeds.
-      straggler_prob: probability that a job is a random straggler.
-      straggler_factor: slowdown factor of a straggling job.
-      markov_slow: ``p``, probability that a normal worker's next job is slow.
-      markov_recover: ``q``, probability that a slow worker's next job is
-        normal (default 1: a slow spell lasts one job).
-      markov_factor: slowdown factor of the compute time of a slow job.
+    Attributes
+    ----------
+    compute : Law
+        Law of the computation time of a job.
+    upload : Law, optional
+        Law of the time to push an update (``None``: instantaneous).
+    download : Law, optional
+        Law of the time to pull the model (``None``: instantaneous).
+    speeds : str | tuple[float, ...], default 'none'
+        Per-worker slowdown factors: ``"none"`` (all 1), ``"sqrt"`` (worker ``i`` is
+        ``sqrt(i + 1)`` times slower, Tyurin & Richtarik arXiv 2305.12387), ``"random"``
+        (``exp(speed_spread * Z_i)`` drawn once per seed, the "fixed computation
+        model"), or a tuple of given factors.
+    speed_spread : float, default 0.5
+        Log-scale spread of the ``"random"`` speeds.
+    straggler_prob : float, default 0.0
+        Probability that a job is a random straggler.
+    straggler_factor : float, default 1.0
+        Slowdown factor of a straggling job.
+    markov_slow : float, default 0.0
+        ``p``, probability that a normal worker's next job is slow.
+    markov_recover : float, default 1.0
+        ``q``, probability that a slow worker's next job is normal (default 1: a slow
+        spell lasts one job).
+    markov_factor : float, default 1.0
+        Slowdown factor of the compute time of a slow job.
 
+    Examples
+    --------
     >>> from absjax.delays import exponential
     >>> d = Delay(exponential(rate=2.0), straggler_prob=0.1, straggler_factor=5)
     >>> round(float(d.mean(d.params)), 6)  # 0.5 * (0.9 + 0.1 * 5)

@@ -42,14 +42,21 @@ class Trace(Law):
     ``"trace:path=FILE,format=auto|wide|long|pooled"`` (layouts:
     :func:`absjax.fitting.load_trace`).
 
-    Attributes:
-      durations: one tuple of durations (``>= 0``, finite) per worker, or one
-        in all for a pooled trace.
-      pooled: whether all jobs draw from all durations; ``None`` (the
-        default) means pooled exactly when ``durations`` is a flat list.
-      path: the file it was read from (``None`` for arrays).
-      format: the ``format`` it was read with.
+    Attributes
+    ----------
+    durations : Any, default dataclasses.field(repr=False)
+        One tuple of durations (``>= 0``, finite) per worker, or one in all for a pooled
+        trace.
+    pooled : bool, optional
+        Whether all jobs draw from all durations; ``None`` (the default) means pooled
+        exactly when ``durations`` is a flat list.
+    path : str, optional
+        The file it was read from (``None`` for arrays).
+    format : str, default 'auto'
+        The ``format`` it was read with.
 
+    Examples
+    --------
     >>> law = Trace([[1.0, 3.0], [2.0]])
     >>> law.workers, float(law.mean(law.params))  # (1 + 3 + 2) / 3
     (2, 2.0)

@@ -188,16 +188,24 @@ def kth_arrivals(remaining: jax.Array, k: jax.Array, capacity: int):
     Events are ordered by finish time with ties broken by worker index, so the
     arrival set is exactly the K first events.
 
-    Args:
-      remaining: ``(num_workers,)`` time until each job finishes.
-      k: ``()`` int, number of arrivals that end the round.
-      capacity: static ``>= k``, how many first finishers to list in order.
+    Parameters
+    ----------
+    remaining : jax.Array
+        ``(num_workers,)`` time until each job finishes.
+    k : jax.Array
+        ``()`` int, number of arrivals that end the round.
+    capacity : int
+        Static ``>= k``, how many first finishers to list in order.
 
-    Returns:
-      ``(duration, arrived, first)``: the round's length (the K-th order
-      statistic), a ``(num_workers,)`` bool mask of the K arrivals, and the
-      ``capacity`` first finishers in order (entries from K on are not arrivals).
+    Returns
+    -------
+    tuple of jax.Array
+        ``(duration, arrived, first)``: the round's length (the K-th order statistic), a
+        ``(num_workers,)`` bool mask of the K arrivals, and the ``capacity`` first
+        finishers in order (entries from K on are not arrivals).
 
+    Examples
+    --------
     >>> d, mask, first = kth_arrivals(jnp.array([3.0, 1.0, 1.0, 2.0]), 2, 3)
     >>> float(d), mask.tolist(), first.tolist()
     (1.0, [False, True, True, False], [1, 2, 3])

@@ -130,8 +130,10 @@ def plan(config: dict[str, Any]) -> Plan:
     Every point's Simulator is built, so every error is found here, before
     anything runs.
 
-    Raises:
-      UsageError: naming the key, or the point and its argument.
+    Raises
+    ------
+    UsageError
+        Naming the key, or the point and its argument.
     """
     fixed: dict[str, Any] = {}
     grid: dict[str, list] = {}

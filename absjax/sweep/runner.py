@@ -51,23 +51,33 @@ def run_sweep(
 ) -> Path | None:
     """Runs (or resumes) a sweep, or one shard of it, into directory ``out``.
 
-    Args:
-      config: the sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
-      out: output directory: new, empty, or holding this sweep's manifest.
-      progress: show a progress bar over units on stderr.
-      file_format: ``"parquet"`` or ``"csv"``; wins over the ``format`` key.
-        Neither given: the directory's, or Parquet for a new one.
-      shard: ``"i/n"`` or a :class:`Shard`: run only the units ``u`` with
-        ``u % n == i``. None: every unit.
+    Parameters
+    ----------
+    config : dict[str, Any]
+        The sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
+    out : Path
+        Output directory: new, empty, or holding this sweep's manifest.
+    progress : bool, default True
+        Show a progress bar over units on stderr.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"``; wins over the ``format`` key. Neither given: the
+        directory's, or Parquet for a new one.
+    shard : Shard | str, optional
+        ``"i/n"`` or a :class:`Shard`: run only the units ``u`` with ``u % n == i``.
+        None: every unit.
 
-    Returns:
-      The path of the result, or ``None`` if this run was a shard that found
-      other shards' units still missing (the last shard writes the result).
+    Returns
+    -------
+    Path | None
+        The path of the result, or ``None`` if this run was a shard that found other
+        shards' units still missing (the last shard writes the result).
 
-    Raises:
-      UsageError: an invalid configuration, a directory that is not this
-        sweep's, a corrupt part file (nothing is overwritten), or another run
-        of the same units writing to ``out``.
+    Raises
+    ------
+    UsageError
+        An invalid configuration, a directory that is not this sweep's, a corrupt part
+        file (nothing is overwritten), or another run of the same units writing to
+        ``out``.
     """
     return _run(config, Path(out), progress, file_format, _shard(shard)).results
 
@@ -77,9 +87,11 @@ def merge_sweep(
 ) -> Path:
     """Writes the result of sweep directory ``out`` from its parts.
 
-    Raises:
-      UsageError: units without a part (naming them and their shards), a
-        corrupt part, or a directory that is not this sweep's.
+    Raises
+    ------
+    UsageError
+        Units without a part (naming them and their shards), a corrupt part, or a
+        directory that is not this sweep's.
     """
     return _run(config, Path(out), False, file_format, None).results
 

@@ -150,8 +150,10 @@ class Locks:
         """Takes ``shard``'s lock, refusing while an overlapping run holds its
         own (call it holding the claim lock, so that no two runs check at once).
 
-        Raises:
-          UsageError: another run of an overlapping shard is running.
+        Raises
+        ------
+        UsageError
+            Another run of an overlapping shard is running.
         """
         self._shard = shard
         self._take(shard.lock, shard)

@@ -123,8 +123,18 @@ class Delay:
         _check_modifiers({name: getattr(self, name) for name in MODIFIERS})
 
     def check(self, params: Params) -> None:
-        """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
-        are outside their ranges: each law's, and the modifiers'."""
+        """Check the numbers ``params`` (a point of a grid) against their ranges.
+
+        Parameters
+        ----------
+        params : dict
+            The numbers, as :attr:`params`.
+
+        Raises
+        ------
+        ValueError
+            If a number is outside its range: each law's, and the modifiers'.
+        """
         for name, law in self._laws():
             law.check(params[name])
         _check_modifiers({name: float(params[name]) for name in MODIFIERS})
@@ -168,8 +178,18 @@ class Delay:
         )
 
     def check_workers(self, num_workers: int) -> None:
-        """Raises ``ValueError`` if given speeds or a per-worker trace do not
-        match ``num_workers``."""
+        """Check that given speeds or a per-worker trace match ``num_workers``.
+
+        Parameters
+        ----------
+        num_workers : int
+            N, the simulation's number of workers.
+
+        Raises
+        ------
+        ValueError
+            If given speeds or a per-worker trace do not match ``num_workers``.
+        """
         if isinstance(self.speeds, tuple) and len(self.speeds) != num_workers:
             raise ValueError(
                 f"speeds has {len(self.speeds)} factors; it needs one per "
@@ -189,6 +209,20 @@ class Delay:
         """Per-worker slowdown factors, shape ``(num_workers,)``.
 
         Random speeds are drawn once per seed from ``key``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The seed's speed key.
+        params : dict
+            The numbers (:attr:`params`).
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        jax.Array
+            ``(num_workers,)`` float.
         """
         if isinstance(self.speeds, tuple):
             return jnp.asarray(self.speeds)
@@ -202,7 +236,18 @@ class Delay:
     @staticmethod
     def stationary_slow(params: Params) -> jax.Array:
         """``p / (p + q)``: the chain's long-run fraction of slow jobs (0 if
-        ``p = 0``)."""
+        ``p = 0``).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (:attr:`params`).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         p, q = params["markov_slow"], params["markov_recover"]
         return jnp.where(p > 0, p / jnp.where(p > 0, p + q, 1.0), 0.0)
 
@@ -220,6 +265,22 @@ class Delay:
         the one :meth:`sample` takes; the chain uses its own stream
         ``fold_in(key, CHAIN_STREAM)``, so the other draws do not change.
         With ``markov_slow = 0`` no job is ever slow, and nothing is drawn.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The jobs' key.
+        params : dict
+            The numbers (:attr:`params`).
+        shape : sequence of int
+            The jobs' shape.
+        previous : jax.Array, optional
+            Bool, each worker's state at its previous job.
+
+        Returns
+        -------
+        jax.Array
+            Bool of shape ``shape``.
         """
 
         def draw():
@@ -254,6 +315,28 @@ class Delay:
         :class:`Trace` whose durations to draw; ``None`` draws pooled. ``slow``
         (bool, the shape of ``speed``) is the jobs' chain state from
         :meth:`chain`: every step of a slow job is ``markov_factor`` slower.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The jobs' key.
+        params : dict
+            The numbers (:attr:`params`).
+        speed : jax.Array
+            The workers' slowdown factors; its shape is the output's.
+        steps : int, default 1
+            Local SGD steps per job.
+        local_duration : {"sum", "scaled"}
+            How the steps' compute times combine.
+        worker : jax.Array, optional
+            Worker indices, for a per-worker :class:`Trace`.
+        slow : jax.Array, optional
+            The jobs' chain states.
+
+        Returns
+        -------
+        jax.Array
+            Durations, ``speed``'s shape.
         """
         key_compute, key_straggle, key_up, key_down = jax.random.split(key, 4)
         shape = jnp.shape(speed)
@@ -289,7 +372,20 @@ class Delay:
 
     def mean(self, params: Params, speed: float = 1.0) -> jax.Array:
         """Mean duration of a job of a worker with the given speed factor
-        (pooled over the workers of a trace; stationary chain)."""
+        (pooled over the workers of a trace; stationary chain).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (:attr:`params`).
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         first, _ = self._factors(params)
         mean = speed * self.compute.mean(params["compute"]) * first
         for name in ("upload", "download"):
@@ -299,7 +395,20 @@ class Delay:
         return mean
 
     def variance(self, params: Params, speed: float = 1.0) -> jax.Array:
-        """Variance of a job's duration (a straggler mixture, plus communication)."""
+        """Variance of a job's duration (a straggler mixture, plus communication).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (:attr:`params`).
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         first, second = self._factors(params)
         mu = self.compute.mean(params["compute"])
         moment2 = self.compute.variance(params["compute"]) + mu**2
@@ -312,7 +421,27 @@ class Delay:
         return var
 
     def cdf(self, params: Params, x: jax.typing.ArrayLike, speed: float = 1.0):
-        """CDF of a job's duration; needs no communication time (no closed form)."""
+        """CDF of a job's duration; needs no communication time (no closed form).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (:attr:`params`).
+        x : jax.typing.ArrayLike
+            Where to evaluate it.
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``P(duration <= x)``, ``x``'s shape.
+
+        Raises
+        ------
+        NotImplementedError
+            With upload or download time.
+        """
         if self.upload is not None or self.download is not None:
             raise NotImplementedError(
                 "the CDF of compute + communication time is a "

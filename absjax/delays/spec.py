@@ -75,6 +75,25 @@ def parse_law(spec: str) -> Law:
     ``"trace:path=FILE,format=auto|wide|long|pooled"`` reads a :class:`Trace`
     (a relative path is taken from the working directory; it may not hold a
     comma).
+
+    Parameters
+    ----------
+    spec : str
+        ``"NAME:key=value,..."``, NAME one of ``LAWS`` or ``trace``.
+
+    Returns
+    -------
+    Law
+
+    Raises
+    ------
+    ValueError
+        For an unknown law, an unknown key or a value out of range.
+
+    Examples
+    --------
+    >>> parse_law("pareto:scale=1,alpha=2.5")
+    Pareto(scale=1.0, alpha=2.5)
     """
     return build_from_spec(spec, LAW_REGISTRY, "delay law")
 
@@ -88,6 +107,26 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
     ``"trace:path=durations.csv,markov_slow=0.01,markov_recover=0.2,
     markov_factor=3"``.
 
+    Parameters
+    ----------
+    spec : str
+        The compute law's SPEC, optionally followed by modifiers.
+    upload : str, optional
+        SPEC of the upload time's law (``None``: instantaneous).
+    download : str, optional
+        SPEC of the download time's law (``None``: instantaneous).
+
+    Returns
+    -------
+    Delay
+
+    Raises
+    ------
+    ValueError
+        For an unknown law or key, or a value out of range.
+
+    Examples
+    --------
     >>> parse_delay("exp:rate=2,straggler_prob=0.1,straggler_factor=4").compute
     Exponential(rate=2.0)
     """
@@ -111,7 +150,27 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
 
 
 def as_delay(delay: Delay | Law | str) -> Delay:
-    """Accepts a :class:`Delay`, a bare law or a SPEC string."""
+    """Accepts a :class:`Delay`, a bare law or a SPEC string.
+
+    Parameters
+    ----------
+    delay : Delay or Law or str
+        The delay model, a bare law (no stragglers, no communication) or a SPEC.
+
+    Returns
+    -------
+    Delay
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a bad SPEC.
+
+    Examples
+    --------
+    >>> as_delay("exp:rate=2").compute
+    Exponential(rate=2.0)
+    """
     if isinstance(delay, Delay):
         return delay
     if isinstance(delay, Law):

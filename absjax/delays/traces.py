@@ -44,7 +44,7 @@ class Trace(Law):
 
     Attributes
     ----------
-    durations : Any, default dataclasses.field(repr=False)
+    durations : sequence of sequence of float
         One tuple of durations (``>= 0``, finite) per worker, or one in all for a pooled
         trace.
     pooled : bool, optional
@@ -118,7 +118,23 @@ class Trace(Law):
 
         ``format``: ``"auto"`` (detected; a single-column list is pooled),
         ``"wide"``, ``"long"`` or ``"pooled"`` (any layout, all durations
-        pooled). Raises ``ValueError`` naming the file.
+        pooled).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The CSV file.
+        format : {"auto", "wide", "long", "pooled"}
+            Its layout.
+
+        Returns
+        -------
+        Trace
+
+        Raises
+        ------
+        ValueError
+            For a file that cannot be read as a trace (the message names it).
         """
         columns, pooled = read_trace(path, None, format)
         return cls(tuple(columns), pooled=pooled, path=str(path), format=format)
@@ -161,7 +177,24 @@ class Trace(Law):
 
     def sample(self, key, params, shape, worker=None):
         """Draws of the given shape; ``worker`` (broadcast to ``shape``) picks
-        each draw's column, ``None`` (or a pooled trace) draws from all."""
+        each draw's column, ``None`` (or a pooled trace) draws from all.
+
+        Parameters
+        ----------
+        key : jax.Array
+            A typed PRNG key.
+        params : dict of str to jax.Array
+            The trace's numbers (``table`` and ``lengths``).
+        shape : sequence of int
+            The shape of the draws.
+        worker : jax.Array, optional
+            Worker indices, broadcast to ``shape``.
+
+        Returns
+        -------
+        jax.Array
+            Durations of shape ``shape``.
+        """
         table, lengths = params["table"], params["lengths"]
         if worker is None or self.pooled:
             ends = jnp.cumsum(lengths)

@@ -199,16 +199,45 @@ class Policy:
         return any(r is not None and r.needs_loss for r in (self.k_rule, self.tau_rule))
 
     def resolve_k(self, num_workers: int) -> int:
-        """The policy's (initial) K for ``num_workers`` workers, validated."""
+        """The policy's (initial) K for ``num_workers`` workers, validated.
+
+        Parameters
+        ----------
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        int
+            N for ``sync``, 1 for ``async``, else the policy's K.
+
+        Raises
+        ------
+        ValueError
+            If K is not in ``[1, num_workers]``.
+        """
         k = {"sync": num_workers, "async": 1}.get(self.base, self.k)
         if not 1 <= k <= num_workers:
             raise ValueError(f"k={k} must be in [1, num_workers={num_workers}]")
         return k
 
     def check_numbers(self, k, tau, num_workers: int, capacity: int) -> None:
-        """Raises ``ValueError`` for values of K and tau (``params.k``,
-        ``params.tau``, possibly gridded) that break this policy's invariants;
-        ``capacity`` is the arrivals per round a simulator was built for."""
+        """Check values of K and tau against this policy's invariants.
+
+        Parameters
+        ----------
+        k, tau : array_like
+            ``params.k`` and ``params.tau``, possibly gridded.
+        num_workers : int
+            N.
+        capacity : int
+            The arrivals per round a simulator was built for.
+
+        Raises
+        ------
+        ValueError
+            For values that break this policy's invariants.
+        """
         n = num_workers
         k = np.asarray(k)
         if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
@@ -233,6 +262,12 @@ class Policy:
                 raise ValueError(f"policy {self.name!r} fixes k={fixed}")
 
     def resolve_tau(self) -> int:
+        """The policy's (initial) staleness bound, ``UNBOUNDED`` for none.
+
+        Returns
+        -------
+        int
+        """
         return UNBOUNDED if self.tau is None else self.tau
 
     def numbers(self) -> dict[str, jax.Array]:

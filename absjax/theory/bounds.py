@@ -297,6 +297,24 @@ def rennala_time_complexity(taus, L, delta, eps, sigma2) -> tuple[float, int]:
     tuple[float, int]
         ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
 
+    Parameters
+    ----------
+    taus : array_like
+        ``tau_i > 0``, each worker's time per stochastic gradient.
+    L : float
+        Smoothness constant ``> 0``.
+    delta : float
+        ``F(w_0) - F* > 0``.
+    eps : float
+        Target ``eps > 0``.
+    sigma2 : float
+        Gradient variance ``>= 0``.
+
+    Returns
+    -------
+    tuple of (float, int)
+        ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
+
     Examples
     --------
     >>> t, m = rennala_time_complexity([1.0, 2.0, 100.0], 1, 1, 0.1, 1)
@@ -325,6 +343,22 @@ def abs_rate_shape(T, k, u):
     ``U`` local steps per job. Only the shape is known to us; the constants
     (smoothness, variance, initial gap) are not, so compare ratios, not values.
 
+    Parameters
+    ----------
+    T : array_like
+        Rounds ``>= 1``.
+    k : array_like
+        Updates per round, ``K >= 1``.
+    u : array_like
+        Local steps per job, ``U >= 1``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``1 / sqrt(T K U)``.
+
+    Examples
+    --------
     >>> abs_rate_shape(100, 4, 1)
     0.05
     """

@@ -198,7 +198,18 @@ class DurationLaw:
         return sum(w * self._cdf(x / f) for w, f in self.components)
 
     def sf(self, x):
-        """Survival function ``P(X > x)``, accurate in the tail."""
+        """Survival function ``P(X > x)``, accurate in the tail.
+
+        Parameters
+        ----------
+        x : array_like
+            Where to evaluate it.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(X > x)``, float64.
+        """
         x = np.asarray(x, dtype=np.float64)
         return sum(w * self._sf(x / f) for w, f in self.components)
 

@@ -189,6 +189,30 @@ def order_statistic_variance(delay, k: int, n: int, *, method: str = "auto") -> 
     dx``, computed around the mean to avoid cancellation (see
     :func:`order_statistic_mean` for the arguments and the method).
 
+    Parameters
+    ----------
+    delay : Delay or Law or str
+        A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
+        time).
+    k : int
+        Rank, an integer in ``[1, n]``.
+    n : int
+        Number of durations, an integer ``>= 1``.
+    method : {"auto", "closed", "quad"}
+        As :func:`order_statistic_mean`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For invalid ``k``/``n``, a delay with communication time, or an infinite
+        variance.
+
+    Examples
+    --------
     >>> round(order_statistic_variance("exp:rate=1", k=2, n=2), 6)  # 1/4 + 1
     1.25
     >>> round(order_statistic_variance("uniform:low=0,high=1", 1, 1), 6)
@@ -286,6 +310,19 @@ def order_statistic_mean_heterogeneous(cdfs: Sequence[Callable], k: int) -> floa
 def order_statistic_variance_heterogeneous(cdfs: Sequence[Callable], k: int) -> float:
     """``Var[X_(k)]`` of independent, non-identical durations (see the mean).
 
+    Parameters
+    ----------
+    cdfs : sequence of callable
+        One CDF per worker (see :func:`order_statistic_mean_heterogeneous`).
+    k : int
+        Rank, an integer in ``[1, len(cdfs)]``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> fs = worker_cdfs("exp:rate=1", 2, speeds=(1.0, 2.0))
     >>> round(order_statistic_variance_heterogeneous(fs, 1), 6)  # Exp(3/2)
     0.444444

@@ -98,6 +98,22 @@ def round_time_is_exact(policy: str, delay, k: int | None = None) -> bool:
     ``k = 1`` is ``async`` and exact for any law. Otherwise ``k_async``'s value
     is the K-sync time, an upper bound for new-longer-than-used laws.
 
+    Parameters
+    ----------
+    policy : str
+        One of ``sync, k_sync, k_batch_sync, k_async, k_batch_async, async``.
+    delay : Delay or Law or str
+        A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
+        time).
+    k : int, optional
+        The policy's K.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
     >>> round_time_is_exact("k_async", "exp:rate=1", k=2)
     True
     >>> round_time_is_exact("k_async", "shifted_exp:shift=1,rate=1", k=2)

@@ -94,6 +94,21 @@ def staleness_mean(n: int, k: int, tau: int | None = None) -> float:
     of :func:`staleness_pmf`: ``q/(1-q) - (tau+1) q^(tau+1) / (1 - q^(tau+1))``
     with ``q = 1 - p``. Exponential delays only: no closed form otherwise.
 
+    Parameters
+    ----------
+    n : int
+        Number of workers, ``>= 1``.
+    k : int
+        K, in ``[1, n]``.
+    tau : int, optional
+        Staleness bound (``None``: unbounded).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> staleness_mean(n=8, k=1)  # async: n - 1
     7.0
     >>> round(staleness_mean(n=4, k=2, tau=1), 6)  # 0 * 2/3 + 1 * 1/3
@@ -123,6 +138,21 @@ def wasted_per_round(n: int, k: int, tau: int | None) -> float:
     gives ``S = n``, ``W = n - k``; ``tau -> inf`` (``None``) gives 0. This
     holds for exponential delays only; there is no closed form otherwise.
 
+    Parameters
+    ----------
+    n : int
+        Number of workers, ``>= 1``.
+    k : int
+        K, in ``[1, n]``.
+    tau : int or None
+        Staleness bound (``None``: unbounded, nothing is wasted).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> wasted_per_round(n=8, k=2, tau=0)
     6.0
     >>> wasted_per_round(n=8, k=2, tau=None)

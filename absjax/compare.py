@@ -130,7 +130,23 @@ def plot_theory_curve(
     x: str = "round",
     label: str = "simulation",
 ) -> None:
-    """A theory curve over the simulated mean and 95% band of ``metric``."""
+    """A theory curve over the simulated mean and 95% band of ``metric``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    result : Result
+        The simulation.
+    theory_x, theory_y : array_like
+        The theory curve's points.
+    metric : str, default "loss"
+        The simulated metric.
+    x : {"round", "wall_clock"}
+        The horizontal axis.
+    label : str, default "simulation"
+        The simulation's legend label.
+    """
     from absjax import plots  # seaborn only when plotting
 
     plots.plot_curves(ax, {label: result}, metric, x)
@@ -141,7 +157,21 @@ def plot_theory_curve(
 def plot_comparison(
     ax, frame: pd.DataFrame, x: str, label: str | None = None, color=None
 ) -> None:
-    """Theory as a line, simulation as means with 95% error bars, against ``x``."""
+    """Theory as a line, simulation as means with 95% error bars, against ``x``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    frame : pandas.DataFrame
+        A table from :func:`compare`.
+    x : str
+        The grid column on the horizontal axis.
+    label : str, optional
+        Prefix of the legend labels.
+    color : optional
+        A matplotlib colour (default: the next one).
+    """
     frame = frame.sort_values(x)
     line = ax.plot(
         frame[x],

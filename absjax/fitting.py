@@ -170,6 +170,18 @@ def _estimate(x: np.ndarray, law: str) -> dict[str, float]:
 def scipy_distribution(law: delays.Law):
     """The frozen ``scipy.stats`` distribution equal to a fitted law (float64).
 
+    Parameters
+    ----------
+    law : Law
+        A fitted law (any of ``FIT_LAWS``).
+
+    Returns
+    -------
+    scipy.stats.rv_continuous
+        The frozen distribution.
+
+    Examples
+    --------
     >>> scipy_distribution(delays.LogNormal(mu=0.0, sigma=1.0)).median()
     np.float64(1.0)
     """
@@ -246,6 +258,26 @@ def fit_all(
     ``criterion="bic"`` sorts by BIC instead, whose ``log(n)`` penalty rarely
     prefers a nesting law (``shifted_exp``, ``gamma``) on exponential data,
     where AIC does about half the time (see the module docstring).
+
+    Parameters
+    ----------
+    durations : array_like
+        1-D array of at least 2 finite positive durations.
+    laws : sequence of str, default FIT_LAWS
+        The laws to fit, names in ``FIT_LAWS``.
+    criterion : {"aic", "bic"}
+        The order of the results.
+
+    Returns
+    -------
+    list of FitResult
+        Best first.
+
+    Raises
+    ------
+    ValueError
+        For bad durations, an unknown law or criterion, or a sample that one of
+        the laws cannot fit.
     """
     if criterion not in ("aic", "bic"):
         raise ValueError(f"criterion={criterion!r} must be 'aic' or 'bic'")
@@ -262,7 +294,31 @@ def fit_all(
 def best_fit(
     durations: Any, laws: Sequence[str] = FIT_LAWS, *, criterion: str = "aic"
 ) -> FitResult:
-    """The fit with the lowest AIC (or BIC) among ``laws``."""
+    """The fit with the lowest AIC (or BIC) among ``laws``.
+
+    Parameters
+    ----------
+    durations : array_like
+        1-D array of at least 2 finite positive durations.
+    laws : sequence of str, default FIT_LAWS
+        The laws to fit, names in ``FIT_LAWS``.
+    criterion : {"aic", "bic"}
+        The order of the results.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_all`.
+
+    Examples
+    --------
+    >>> best_fit([1.0, 2.0, 3.0, 4.0], laws=("exp", "lognormal")).law.name
+    'lognormal'
+    """
     return fit_all(durations, laws, criterion=criterion)[0]
 
 
@@ -284,6 +340,17 @@ def _check_trace(trace: Any) -> list[np.ndarray]:
 def pooled(trace: Sequence[Any]) -> np.ndarray:
     """All workers' durations in one float64 array (worker 0's first).
 
+    Parameters
+    ----------
+    trace : sequence of array_like
+        One array of durations per worker.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
     >>> pooled([np.array([1.0, 2.0]), np.array([3.0])])
     array([1., 2., 3.])
     """
@@ -294,6 +361,23 @@ def per_worker_fits(trace: Sequence[Any], law: str) -> list[FitResult]:
     """Fits ``law`` to each worker's durations separately (DSAG's per-worker fits).
 
     A worker that cannot be fitted raises a ``ValueError`` naming ``trace[i]``.
+
+    Parameters
+    ----------
+    trace : sequence of array_like
+        One array of durations per worker.
+    law : str
+        One of ``FIT_LAWS``.
+
+    Returns
+    -------
+    list of FitResult
+        One per worker.
+
+    Raises
+    ------
+    ValueError
+        For an unknown law, or a worker that cannot be fitted.
     """
     if law not in FIT_LAWS:
         raise ValueError(f"law={law!r} must be one of {FIT_LAWS}")

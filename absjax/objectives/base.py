@@ -39,27 +39,128 @@ class Objective:
 
     @property
     def data(self) -> Data:
+        """The data set, a pytree of arrays (generated once, from ``data_seed``)."""
         raise NotImplementedError
 
     def init(self, data: Data) -> Any:
+        """The initial model ``w_0``, a pytree.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set (:attr:`data`).
+
+        Returns
+        -------
+        pytree
+            ``w_0``.
+        """
         raise NotImplementedError
 
     def sample(self, key: jax.Array, data: Data, worker: jax.Array) -> Any:
+        """The randomness of one job (a minibatch) of worker ``worker``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The job's key.
+        data : dict
+            The objective's data set (:attr:`data`).
+        worker : jax.Array
+            ``()`` int32, the worker's index (objectives with per-worker
+            shards sample from its shard).
+
+        Returns
+        -------
+        pytree
+            The minibatch.
+        """
         raise NotImplementedError
 
     def gradient(self, data: Data, w: Any, batch: Any) -> Any:
+        """The stochastic gradient of one job at ``w``, shaped like ``w``.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set (:attr:`data`).
+        w : pytree
+            The model.
+        batch : pytree
+            One job's minibatch (:meth:`sample`).
+
+        Returns
+        -------
+        pytree
+            The gradient.
+        """
         raise NotImplementedError
 
     def batch_loss(self, data: Data, w: Any, batch: Any) -> jax.Array:
+        """The loss of that minibatch at ``w``, a scalar.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set (:attr:`data`).
+        w : pytree
+            The model.
+        batch : pytree
+            One job's minibatch (:meth:`sample`).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         raise NotImplementedError
 
     def check_workers(self, num_workers: int) -> None:
-        """Raises ``ValueError`` if the data cannot serve ``num_workers``."""
+        """Check that the data can serve ``num_workers`` workers.
+
+        Parameters
+        ----------
+        num_workers : int
+            N.
+
+        Raises
+        ------
+        ValueError
+            If the data cannot serve ``num_workers``.
+        """
 
     def loss(self, data: Data, w: Any) -> jax.Array:
+        """The logged training loss at ``w`` (exact, or in closed form).
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set (:attr:`data`).
+        w : pytree
+            The model.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         raise NotImplementedError
 
     def metric(self, data: Data, w: Any) -> jax.Array:
+        """The logged test metric at ``w`` (``nan`` where the objective has none).
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set (:attr:`data`).
+        w : pytree
+            The model.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         return jnp.asarray(jnp.nan)
 
 

@@ -87,6 +87,20 @@ def merge_sweep(
 ) -> Path:
     """Writes the result of sweep directory ``out`` from its parts.
 
+    Parameters
+    ----------
+    config : dict[str, Any]
+        The sweep's keys, as in the TOML file.
+    out : Path
+        The sweep directory.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"`` (default: the directory's).
+
+    Returns
+    -------
+    Path
+        The path of the result.
+
     Raises
     ------
     UsageError
@@ -106,7 +120,28 @@ def command(
     merge: bool = False,
 ) -> None:
     """``absjax sweep``: reads the TOML file, runs the sweep (a shard, or the
-    merge), says what it wrote."""
+    merge), says what it wrote.
+
+    Parameters
+    ----------
+    config_path : str
+        The TOML file.
+    out : str
+        The sweep directory.
+    quiet : bool, default False
+        No progress bar.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"``.
+    shard : str, optional
+        ``"i/n"``: run one shard.
+    merge : bool, default False
+        Write the result from the parts instead of running.
+
+    Raises
+    ------
+    UsageError
+        As :func:`run_sweep` and :func:`merge_sweep`, naming the file.
+    """
     if file_format is not None:
         check_format(file_format)
     chosen = None if merge else _shard(shard)

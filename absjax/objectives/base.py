@@ -171,6 +171,22 @@ def uniform_indices(key: jax.Array, shape, n: int) -> jax.Array:
     computed exactly in 32-bit halves), so the bias is at most ``n / 2^32``;
     ``jax.random.randint`` spends two words per integer.
 
+    Parameters
+    ----------
+    key : jax.Array
+        A typed PRNG key.
+    shape : sequence of int
+        The shape of the draws.
+    n : int
+        The range, ``>= 1`` (above ``2^16`` it draws with ``jax.random.randint``).
+
+    Returns
+    -------
+    jax.Array
+        int32 of shape ``shape``.
+
+    Examples
+    --------
     >>> int(uniform_indices(jax.random.key(0), (1000,), 7).max())
     6
     """

@@ -99,11 +99,48 @@ REGISTRY: dict[str, Entry] = {
 
 
 def parse_objective(spec: str) -> Objective:
-    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
+    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``.
+
+    Parameters
+    ----------
+    spec : str
+        ``"NAME:key=value,..."``, NAME one of ``quadratic``, ``linreg``,
+        ``logreg``, ``timing_only``, ``mlp``, ``cnn``.
+
+    Returns
+    -------
+    Objective
+
+    Raises
+    ------
+    ValueError
+        For an unknown objective or key, or a value out of range.
+
+    Examples
+    --------
+    >>> parse_objective("quadratic:dim=3").dim
+    3
+    """
     return build_from_spec(spec, REGISTRY, "objective")
 
 
 def as_objective(objective: Objective | str) -> Objective:
+    """Accepts an :class:`~absjax.objectives.Objective` or a SPEC string.
+
+    Parameters
+    ----------
+    objective : Objective or str
+        The objective, or its SPEC (:func:`parse_objective`).
+
+    Returns
+    -------
+    Objective
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a bad SPEC.
+    """
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, str):

@@ -139,8 +139,9 @@ def test_docstring(name):
     obj = PUBLIC[name]
     doc = _doc(obj)
     assert doc, f"{name} has no docstring"
-    summary = doc.splitlines()[0]
-    assert summary.strip(), f"{name}: the docstring's first line is empty"
+    lines = doc.splitlines() + [""]
+    assert lines[0].strip(), f"{name}: the docstring's first line is empty"
+    assert set(lines[1].strip()) != {"-"}, f"{name}: no summary line before {lines[0]}"
     wanted = _parameters(obj)
     if not wanted:
         return

@@ -166,7 +166,7 @@ class Rule:
         view : ServerView
             What the server knows after the round.
         params : dict
-            The rule's numbers (:attr:`params`, or a grid's values).
+            The rule's numbers (``params``, or a grid's values).
 
         Returns
         -------

@@ -60,7 +60,7 @@ class Weight:
         s : jax.Array
             Integer staleness of each update.
         params : dict
-            The weight's numbers (:attr:`params`, or a grid's values).
+            The weight's numbers (``params``, or a grid's values).
 
         Returns
         -------

@@ -128,7 +128,7 @@ class Delay:
         Parameters
         ----------
         params : dict
-            The numbers, as :attr:`params`.
+            The numbers, as ``params``.
 
         Raises
         ------
@@ -215,7 +215,7 @@ class Delay:
         key : jax.Array
             The seed's speed key.
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         num_workers : int
             N.
 
@@ -241,7 +241,7 @@ class Delay:
         Parameters
         ----------
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
 
         Returns
         -------
@@ -271,7 +271,7 @@ class Delay:
         key : jax.Array
             The jobs' key.
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         shape : sequence of int
             The jobs' shape.
         previous : jax.Array, optional
@@ -321,7 +321,7 @@ class Delay:
         key : jax.Array
             The jobs' key.
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         speed : jax.Array
             The workers' slowdown factors; its shape is the output's.
         steps : int, default 1
@@ -377,7 +377,7 @@ class Delay:
         Parameters
         ----------
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         speed : float, default 1.0
             The worker's slowdown factor.
 
@@ -400,7 +400,7 @@ class Delay:
         Parameters
         ----------
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         speed : float, default 1.0
             The worker's slowdown factor.
 
@@ -426,7 +426,7 @@ class Delay:
         Parameters
         ----------
         params : dict
-            The numbers (:attr:`params`).
+            The numbers (``params``).
         x : jax.typing.ArrayLike
             Where to evaluate it.
         speed : float, default 1.0

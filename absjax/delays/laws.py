@@ -73,7 +73,7 @@ class Law:
         key : jax.Array
             A typed PRNG key.
         params : dict of str to jax.Array
-            The law's numbers (:attr:`params`, or a grid's values).
+            The law's numbers (``params``, or a grid's values).
         shape : sequence of int
             The shape of the draws.
 
@@ -90,7 +90,7 @@ class Law:
         Parameters
         ----------
         params : dict of str to jax.Array
-            The law's numbers (:attr:`params`, or a grid's values).
+            The law's numbers (``params``, or a grid's values).
 
         Returns
         -------
@@ -105,7 +105,7 @@ class Law:
         Parameters
         ----------
         params : dict of str to jax.Array
-            The law's numbers (:attr:`params`, or a grid's values).
+            The law's numbers (``params``, or a grid's values).
 
         Returns
         -------
@@ -120,7 +120,7 @@ class Law:
         Parameters
         ----------
         params : dict of str to jax.Array
-            The law's numbers (:attr:`params`, or a grid's values).
+            The law's numbers (``params``, or a grid's values).
         x : jax.typing.ArrayLike
             Where to evaluate it.
 
@@ -137,7 +137,7 @@ class Law:
         Parameters
         ----------
         params : dict of str to jax.Array
-            The law's numbers (:attr:`params`, or a grid's values).
+            The law's numbers (``params``, or a grid's values).
 
         Raises
         ------

@@ -48,7 +48,7 @@ class Objective:
         Parameters
         ----------
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
 
         Returns
         -------
@@ -65,7 +65,7 @@ class Objective:
         key : jax.Array
             The job's key.
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
         worker : jax.Array
             ``()`` int32, the worker's index (objectives with per-worker
             shards sample from its shard).
@@ -83,7 +83,7 @@ class Objective:
         Parameters
         ----------
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
         w : pytree
             The model.
         batch : pytree
@@ -102,7 +102,7 @@ class Objective:
         Parameters
         ----------
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
         w : pytree
             The model.
         batch : pytree
@@ -135,7 +135,7 @@ class Objective:
         Parameters
         ----------
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
         w : pytree
             The model.
 
@@ -152,7 +152,7 @@ class Objective:
         Parameters
         ----------
         data : dict
-            The objective's data set (:attr:`data`).
+            The objective's data set (``data``).
         w : pytree
             The model.
 

@@ -138,7 +138,7 @@ def plot_theory_curve(
         Where to draw.
     result : Result
         The simulation.
-    theory_x, theory_y : array_like
+    theory_x, theory_y : ArrayLike
         The theory curve's points.
     metric : str, default "loss"
         The simulated metric.

@@ -261,7 +261,7 @@ def fit_all(
 
     Parameters
     ----------
-    durations : array_like
+    durations : ArrayLike
         1-D array of at least 2 finite positive durations.
     laws : sequence of str, default FIT_LAWS
         The laws to fit, names in ``FIT_LAWS``.
@@ -298,7 +298,7 @@ def best_fit(
 
     Parameters
     ----------
-    durations : array_like
+    durations : ArrayLike
         1-D array of at least 2 finite positive durations.
     laws : sequence of str, default FIT_LAWS
         The laws to fit, names in ``FIT_LAWS``.
@@ -342,7 +342,7 @@ def pooled(trace: Sequence[Any]) -> np.ndarray:
 
     Parameters
     ----------
-    trace : sequence of array_like
+    trace : sequence of ArrayLike
         One array of durations per worker.
 
     Returns
@@ -364,7 +364,7 @@ def per_worker_fits(trace: Sequence[Any], law: str) -> list[FitResult]:
 
     Parameters
     ----------
-    trace : sequence of array_like
+    trace : sequence of ArrayLike
         One array of durations per worker.
     law : str
         One of ``FIT_LAWS``.

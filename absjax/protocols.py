@@ -177,7 +177,7 @@ class Objective(Protocol):
 
         Returns
         -------
-        pytree
+        PyTree
             ``w_0``.
         """
         ...
@@ -196,7 +196,7 @@ class Objective(Protocol):
 
         Returns
         -------
-        pytree
+        PyTree
             The minibatch.
         """
         ...
@@ -208,14 +208,14 @@ class Objective(Protocol):
         ----------
         data : dict
             The objective's data set.
-        w : pytree
+        w : PyTree
             The model.
-        batch : pytree
+        batch : PyTree
             One job's minibatch (:meth:`sample`).
 
         Returns
         -------
-        pytree
+        PyTree
             The gradient.
         """
         ...
@@ -227,9 +227,9 @@ class Objective(Protocol):
         ----------
         data : dict
             The objective's data set.
-        w : pytree
+        w : PyTree
             The model.
-        batch : pytree
+        batch : PyTree
             One job's minibatch (:meth:`sample`).
 
         Returns
@@ -246,7 +246,7 @@ class Objective(Protocol):
         ----------
         data : dict
             The objective's data set.
-        w : pytree
+        w : PyTree
             The model.
 
         Returns
@@ -263,7 +263,7 @@ class Objective(Protocol):
         ----------
         data : dict
             The objective's data set.
-        w : pytree
+        w : PyTree
             The model.
 
         Returns

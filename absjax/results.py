@@ -41,13 +41,13 @@ class Result:
 
     Attributes
     ----------
-    metrics : dict of str to numpy.ndarray
+    metrics : dict
         Name -> array ``(*grid_shape, seeds, logs)``.
     diverged_round : numpy.ndarray
         ``(*grid_shape, seeds)`` int, first non-finite round or -1.
     seeds : numpy.ndarray
         Global seed indices (``(seeds,)``).
-    grid : dict of str to numpy.ndarray
+    grid : dict
         Name -> values of each grid axis, in axis order.
     num_workers, policy, seed : int, str, int
         The run's configuration.

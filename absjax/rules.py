@@ -475,7 +475,7 @@ class Function(Rule):
     ----------
     fn : callable
         ``fn(view, params) -> value``, a pure JAX function.
-    numbers : dict of str to float, default {}
+    numbers : dict, default {}
         The rule's numbers.
     needs_loss : bool, default False
         Whether ``fn`` reads the loss estimate.

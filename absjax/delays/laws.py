@@ -72,7 +72,7 @@ class Law:
         ----------
         key : jax.Array
             A typed PRNG key.
-        params : dict of str to jax.Array
+        params : dict
             The law's numbers (``params``, or a grid's values).
         shape : sequence of int
             The shape of the draws.
@@ -89,7 +89,7 @@ class Law:
 
         Parameters
         ----------
-        params : dict of str to jax.Array
+        params : dict
             The law's numbers (``params``, or a grid's values).
 
         Returns
@@ -104,7 +104,7 @@ class Law:
 
         Parameters
         ----------
-        params : dict of str to jax.Array
+        params : dict
             The law's numbers (``params``, or a grid's values).
 
         Returns
@@ -119,7 +119,7 @@ class Law:
 
         Parameters
         ----------
-        params : dict of str to jax.Array
+        params : dict
             The law's numbers (``params``, or a grid's values).
         x : jax.typing.ArrayLike
             Where to evaluate it.
@@ -136,7 +136,7 @@ class Law:
 
         Parameters
         ----------
-        params : dict of str to jax.Array
+        params : dict
             The law's numbers (``params``, or a grid's values).
 
         Raises

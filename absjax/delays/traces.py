@@ -183,7 +183,7 @@ class Trace(Law):
         ----------
         key : jax.Array
             A typed PRNG key.
-        params : dict of str to jax.Array
+        params : dict
             The trace's numbers (``table`` and ``lengths``).
         shape : sequence of int
             The shape of the draws.

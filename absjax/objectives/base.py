@@ -52,7 +52,7 @@ class Objective:
 
         Returns
         -------
-        pytree
+        PyTree
             ``w_0``.
         """
         raise NotImplementedError
@@ -72,7 +72,7 @@ class Objective:
 
         Returns
         -------
-        pytree
+        PyTree
             The minibatch.
         """
         raise NotImplementedError
@@ -84,14 +84,14 @@ class Objective:
         ----------
         data : dict
             The objective's data set (``data``).
-        w : pytree
+        w : PyTree
             The model.
-        batch : pytree
+        batch : PyTree
             One job's minibatch (:meth:`sample`).
 
         Returns
         -------
-        pytree
+        PyTree
             The gradient.
         """
         raise NotImplementedError
@@ -103,9 +103,9 @@ class Objective:
         ----------
         data : dict
             The objective's data set (``data``).
-        w : pytree
+        w : PyTree
             The model.
-        batch : pytree
+        batch : PyTree
             One job's minibatch (:meth:`sample`).
 
         Returns
@@ -136,7 +136,7 @@ class Objective:
         ----------
         data : dict
             The objective's data set (``data``).
-        w : pytree
+        w : PyTree
             The model.
 
         Returns
@@ -153,7 +153,7 @@ class Objective:
         ----------
         data : dict
             The objective's data set (``data``).
-        w : pytree
+        w : PyTree
             The model.
 
         Returns

@@ -35,8 +35,9 @@ class Quadratic(Objective):
         Dimension, ``>= 1``.
     noise : float, default 0.1
         Gradient noise standard deviation per coordinate, ``>= 0``.
-    hmin, hmax : float, default 0.1 and 1.0
-        Ends of the linear Hessian spectrum, ``0 < hmin <= hmax``.
+    hmin, hmax : float
+        Ends of the linear Hessian spectrum, ``0 < hmin <= hmax`` (defaults
+        0.1 and 1.0).
     init_scale : float, default 1.0
         ``w_0 = init_scale * ones``.
     spectrum : tuple of float, optional

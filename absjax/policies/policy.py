@@ -226,7 +226,7 @@ class Policy:
 
         Parameters
         ----------
-        k, tau : array_like
+        k, tau : ArrayLike
             ``params.k`` and ``params.tau``, possibly gridded.
         num_workers : int
             N.

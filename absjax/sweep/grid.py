@@ -88,9 +88,9 @@ class Plan:
 
     Attributes
     ----------
-    grid : dict of str to list
+    grid : dict
         Gridded key -> converted values, in file order.
-    columns : dict of str to str
+    columns : dict
         Gridded key -> its column in the part files.
     points : list of dict
         Full ``absjax simulate`` configuration of each point.

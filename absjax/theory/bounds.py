@@ -299,7 +299,7 @@ def rennala_time_complexity(taus, L, delta, eps, sigma2) -> tuple[float, int]:
 
     Parameters
     ----------
-    taus : array_like
+    taus : ArrayLike
         ``tau_i > 0``, each worker's time per stochastic gradient.
     L : float
         Smoothness constant ``> 0``.
@@ -345,11 +345,11 @@ def abs_rate_shape(T, k, u):
 
     Parameters
     ----------
-    T : array_like
+    T : ArrayLike
         Rounds ``>= 1``.
-    k : array_like
+    k : ArrayLike
         Updates per round, ``K >= 1``.
-    u : array_like
+    u : ArrayLike
         Local steps per job, ``U >= 1``.
 
     Returns

@@ -202,7 +202,7 @@ class DurationLaw:
 
         Parameters
         ----------
-        x : array_like
+        x : ArrayLike
             Where to evaluate it.
 
         Returns

@@ -59,9 +59,9 @@ def compare(
     ----------
     theory
         A number, or an array broadcastable to the result's grid shape.
-    result : Result
+    result : ~absjax.Result
         A simulation result, possibly gridded.
-    quantity : str | Callable[[Result], np.ndarray], default 'round_time'
+    quantity : str or callable, default 'round_time'
         A name in :data:`STATISTICS` or a function ``result -> array`` shaped
         ``(*grid_shape, seeds)``. Diverged seeds are left out.
     z_max : float, default 4.0
@@ -69,7 +69,7 @@ def compare(
 
     Returns
     -------
-    pd.DataFrame
+    pandas.DataFrame
         One row per grid point: the grid values, ``quantity``, ``theory``, ``mean``,
         ``std_error``, ``seeds``, ``z``, ``rel_error``, ``verdict``.
     """
@@ -136,7 +136,7 @@ def plot_theory_curve(
     ----------
     ax : matplotlib.axes.Axes
         Where to draw.
-    result : Result
+    result : ~absjax.Result
         The simulation.
     theory_x, theory_y : ArrayLike
         The theory curve's points.

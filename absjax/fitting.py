@@ -65,10 +65,10 @@ class FitResult:
 
     Attributes
     ----------
-    law : delays.Law
+    law : ~absjax.delays.Law
         The fitted :mod:`absjax.delays` law, ready to simulate (e.g.
         ``delays.ShiftedExponential(shift=..., rate=...)``).
-    params : dict[str, float]
+    params : dict
         The fitted numbers as plain floats, keyed like the law's fields.
     log_likelihood : float
         The maximised log-likelihood (natural log, summed).
@@ -172,7 +172,7 @@ def scipy_distribution(law: delays.Law):
 
     Parameters
     ----------
-    law : Law
+    law : ~absjax.delays.Law
         A fitted law (any of ``FIT_LAWS``).
 
     Returns
@@ -210,7 +210,7 @@ def fit(durations: Any, law: str) -> FitResult:
 
     Parameters
     ----------
-    durations : Any
+    durations : ArrayLike
         1-D array of at least 2 finite positive durations.
     law : str
         One of ``FIT_LAWS``.
@@ -270,7 +270,7 @@ def fit_all(
 
     Returns
     -------
-    list of FitResult
+    list of ~absjax.fitting.FitResult
         Best first.
 
     Raises
@@ -307,7 +307,7 @@ def best_fit(
 
     Returns
     -------
-    FitResult
+    ~absjax.fitting.FitResult
 
     Raises
     ------
@@ -371,7 +371,7 @@ def per_worker_fits(trace: Sequence[Any], law: str) -> list[FitResult]:
 
     Returns
     -------
-    list of FitResult
+    list of ~absjax.fitting.FitResult
         One per worker.
 
     Raises

@@ -96,7 +96,7 @@ class Result:
 
         Parameters
         ----------
-        rows : LogRow
+        rows : ~absjax.engine.LogRow
             Stacked rows, each field ``(*grid_shape, seeds, logs)``.
         diverged : numpy.ndarray
             ``(*grid_shape, seeds)`` int, the first non-finite round or -1.
@@ -107,7 +107,7 @@ class Result:
 
         Returns
         -------
-        Result
+        ~absjax.Result
         """
         aggregated = rows.jobs_aggregated.astype(np.int64, copy=False)
         tau = rows.tau.astype(np.float64)
@@ -251,7 +251,7 @@ class Result:
 
         Returns
         -------
-        Result
+        ~absjax.Result
             ``history`` is ``None``.
         """
         return cls(**store.from_dataset(ds))
@@ -291,7 +291,7 @@ class Result:
 
         Returns
         -------
-        Result
+        ~absjax.Result
             ``history`` is ``None``.
         """
         return cls(**store.load(path))
@@ -310,12 +310,12 @@ class Result:
 
         Parameters
         ----------
-        results : sequence of Result
+        results : sequence of ~absjax.Result
             The blocks, in seed order.
 
         Returns
         -------
-        Result
+        ~absjax.Result
 
         Raises
         ------
@@ -477,7 +477,7 @@ class Result:
         points : int, default 100
             Points of the wall-clock grid (at least 2; the rounds axis uses
             the logged rounds).
-        grid_index : tuple of int, default ()
+        grid_index : tuple of int
             One index per grid axis.
 
         Returns
@@ -549,7 +549,7 @@ class Result:
 
         Parameters
         ----------
-        grid_index : tuple of int, default ()
+        grid_index : tuple of int
             One index per grid axis.
 
         Returns
@@ -626,7 +626,7 @@ def load(path: str | Path) -> Result:
 
     Returns
     -------
-    Result
+    ~absjax.Result
         ``history`` is ``None``.
 
     Examples

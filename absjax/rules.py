@@ -126,7 +126,7 @@ class ServerView(NamedTuple):
 
         Returns
         -------
-        ServerView
+        ~absjax.ServerView
         """
         n = num_workers
         return cls(
@@ -163,7 +163,7 @@ class Rule:
 
         Parameters
         ----------
-        view : ServerView
+        view : ~absjax.ServerView
             What the server knows after the round.
         params : dict
             The rule's numbers (``params``, or a grid's values).
@@ -213,9 +213,9 @@ class Schedule(Rule):
 
     Parameters
     ----------
-    boundaries : tuple of float, default ()
+    boundaries : tuple of float
         Increasing finite switch points (wall clock or rounds).
-    values : tuple of int, default (1,)
+    values : tuple of int
         One more value than boundaries.
     by : {"clock", "round"}
         What the boundaries measure.
@@ -299,7 +299,7 @@ class _LossRule(Rule):
 
         Parameters
         ----------
-        view : ServerView
+        view : ~absjax.ServerView
             What the server knows after the round.
         ratio : jax.Array
             ``()`` float, ``max(F_0, 0) / F_t``.

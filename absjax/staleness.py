@@ -264,7 +264,7 @@ def parse_weight(spec: str) -> Weight:
 
     Returns
     -------
-    Weight
+    ~absjax.staleness.Weight
 
     Raises
     ------

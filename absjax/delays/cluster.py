@@ -53,13 +53,13 @@ class Delay:
 
     Attributes
     ----------
-    compute : Law
+    compute : ~absjax.delays.Law
         Law of the computation time of a job.
-    upload : Law, optional
+    upload : ~absjax.delays.Law, optional
         Law of the time to push an update (``None``: instantaneous).
-    download : Law, optional
+    download : ~absjax.delays.Law, optional
         Law of the time to pull the model (``None``: instantaneous).
-    speeds : str | tuple[float, ...], default 'none'
+    speeds : str or tuple, default 'none'
         Per-worker slowdown factors: ``"none"`` (all 1), ``"sqrt"`` (worker ``i`` is
         ``sqrt(i + 1)`` times slower, Tyurin & Richtarik arXiv 2305.12387), ``"random"``
         (``exp(speed_spread * Z_i)`` drawn once per seed, the "fixed computation

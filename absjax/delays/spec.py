@@ -83,7 +83,7 @@ def parse_law(spec: str) -> Law:
 
     Returns
     -------
-    Law
+    ~absjax.delays.Law
 
     Raises
     ------
@@ -118,7 +118,7 @@ def parse_delay(spec: str, upload: str | None = None, download: str | None = Non
 
     Returns
     -------
-    Delay
+    ~absjax.Delay
 
     Raises
     ------
@@ -154,12 +154,12 @@ def as_delay(delay: Delay | Law | str) -> Delay:
 
     Parameters
     ----------
-    delay : Delay or Law or str
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
         The delay model, a bare law (no stragglers, no communication) or a SPEC.
 
     Returns
     -------
-    Delay
+    ~absjax.Delay
 
     Raises
     ------

@@ -129,7 +129,7 @@ class Trace(Law):
 
         Returns
         -------
-        Trace
+        ~absjax.delays.Trace
 
         Raises
         ------

@@ -29,7 +29,7 @@ class Ensemble:
 
     Parameters
     ----------
-    simulators : sequence of Simulator
+    simulators : sequence of ~absjax.Simulator
         The members, in order.
 
     Raises
@@ -86,7 +86,7 @@ class Ensemble:
             Number of Monte-Carlo seeds (the same for every member).
         seed : int, default 0
             Base seed.
-        params : sequence of SimParams or None, optional
+        params : sequence of ~absjax.SimParams or None, optional
             One entry per member (``None``: its defaults).
         grids : sequence of dict or None, optional
             One grid per member (``None``: no grid).
@@ -99,7 +99,7 @@ class Ensemble:
 
         Returns
         -------
-        list of Result
+        list of ~absjax.Result
             One per member, in order.
 
         Raises

@@ -107,11 +107,11 @@ class Jobs:
         N.
     capacity : int
         Static number of arrivals a round can aggregate (``k_max``).
-    delay : Delay
+    delay : ~absjax.Delay
         The :class:`~absjax.delays.Delay` model.
-    objective : Objective
+    objective : ~absjax.objectives.Objective
         The :class:`~absjax.objectives.Objective`.
-    weight : Weight
+    weight : ~absjax.staleness.Weight
         The staleness weight ``omega``.
     local_steps : int, default 1
         U local SGD steps per job.
@@ -146,13 +146,13 @@ class Jobs:
 
         Parameters
         ----------
-        keys : RunKeys
+        keys : ~absjax.engine.RunKeys
             The seed's keys.
         r : int or jax.Array
             The round in which the jobs start (``-1``: time 0).
         slot : int or jax.Array
             0 at the round's end, ``j`` for the ``j``-th mid-round restart.
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
         speed : jax.Array
             The workers' slowdown factors (``(N,)`` or ``()``).
@@ -191,7 +191,7 @@ class Jobs:
 
         Parameters
         ----------
-        keys : RunKeys
+        keys : ~absjax.engine.RunKeys
             The seed's keys.
         r, slot, worker : int or jax.Array
             The job: its round, slot and worker.
@@ -224,7 +224,7 @@ class Jobs:
 
         Parameters
         ----------
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
         model : object
             The model pytree the job read.
@@ -264,7 +264,7 @@ class Jobs:
 
         Parameters
         ----------
-        workers : Workers
+        workers : ~absjax.policies.Workers
             Every worker's current job.
         which : jax.Array
             ``(m,)`` worker indices.
@@ -283,11 +283,11 @@ class Jobs:
 
         Parameters
         ----------
-        keys : RunKeys
+        keys : ~absjax.engine.RunKeys
             The seed's keys.
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
-        workers : Workers
+        workers : ~absjax.policies.Workers
             Every worker's current job (a :class:`~absjax.policies.Workers`).
         which : jax.Array
             ``(m,)`` indices into ``workers``.
@@ -325,11 +325,11 @@ class Jobs:
 
         Parameters
         ----------
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
         staleness : jax.Array
             The arrivals' staleness.
-        workers : Workers
+        workers : ~absjax.policies.Workers
             Every worker's current job.
         which : jax.Array
             The arriving workers' indices.
@@ -362,7 +362,7 @@ class Jobs:
             The base seed.
         seed_index : int
             The global seed index.
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
 
         Returns

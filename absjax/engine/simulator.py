@@ -55,11 +55,11 @@ class Simulator:
     ----------
     num_workers : int
         N, number of workers.
-    policy : Policy
+    policy : ~absjax.policies.Policy
         A :class:`~absjax.policies.Policy` (e.g. ``policies.k_async(4, 3)``).
-    delay : Delay or Law or str
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
         A :class:`~absjax.delays.Delay`, a bare law or a SPEC string.
-    objective : Objective or str
+    objective : ~absjax.objectives.Objective or str
         An :class:`~absjax.objectives.Objective` or a SPEC string.
     lr : float, default 0.1
         Server learning rate.
@@ -67,7 +67,7 @@ class Simulator:
         Communication rounds R to simulate.
     log_every : int, default 10
         Rows are logged at rounds M, 2M, ..., R (M must divide R).
-    weight : Weight, optional
+    weight : ~absjax.staleness.Weight, optional
         Staleness weight ``omega`` (default: the policy's, else constant).
     normalization : {"count", "weight-sum"}
         How the weighted sum of the arrivals is normalised.
@@ -219,7 +219,7 @@ class Simulator:
 
         Parameters
         ----------
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers to check (as :attr:`params` or a grid's values).
 
         Raises
@@ -248,7 +248,7 @@ class Simulator:
 
         Returns
         -------
-        RunKeys
+        ~absjax.engine.RunKeys
             The purpose-named keys of that seed.
         """
         return seed_keys(base_key, seed_index)
@@ -277,7 +277,7 @@ class Simulator:
             The run's base seed.
         seed_index : int, default 0
             The global index of the seed.
-        params : SimParams, optional
+        params : ~absjax.SimParams, optional
             The numbers (default: :attr:`params`).
 
         Returns
@@ -295,14 +295,14 @@ class Simulator:
 
         Parameters
         ----------
-        keys : RunKeys
+        keys : ~absjax.engine.RunKeys
             The seed's keys (:meth:`seed_keys`).
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
 
         Returns
         -------
-        SimState
+        ~absjax.SimState
             The state before round 1.
         """
         return step_lib.init(self, keys, params)
@@ -312,18 +312,18 @@ class Simulator:
 
         Parameters
         ----------
-        keys : RunKeys
+        keys : ~absjax.engine.RunKeys
             The seed's keys (:meth:`seed_keys`).
-        state : SimState
+        state : ~absjax.SimState
             The state after the previous round.
-        params : SimParams
+        params : ~absjax.SimParams
             The numbers.
 
         Returns
         -------
-        state : SimState
+        state : ~absjax.SimState
             The state after this round.
-        info : RoundInfo
+        info : ~absjax.RoundInfo
             This round's diagnostics.
         """
         return step_lib.step(self, keys, state, params)
@@ -388,7 +388,7 @@ class Simulator:
             Number of Monte-Carlo seeds.
         seed : int, default 0
             Base seed; seed ``i`` uses ``fold_in(key(seed), seed_offset + i)``.
-        params : SimParams, optional
+        params : ~absjax.SimParams, optional
             Numbers to use instead of :attr:`params`.
         grid : dict, optional
             ``{name: values}`` over which to sweep (cartesian product), in one
@@ -407,7 +407,7 @@ class Simulator:
 
         Returns
         -------
-        Result
+        ~absjax.Result
             Per-log-row metrics of every seed (and grid point).
 
         Raises

@@ -52,9 +52,9 @@ class SimState(NamedTuple):
 
     Attributes
     ----------
-    w : Any
+    w : object
         Model pytree, leaves float.
-    opt_state : Any
+    opt_state : object
         Server optax state.
     version : jax.Array
         ``()`` int32: aggregations so far (the round index t).
@@ -62,7 +62,7 @@ class SimState(NamedTuple):
         ``()`` float: wall clock at the end of the last round.
     clock_error : jax.Array
         ``()`` float: Kahan compensation of ``clock``.
-    workers : Workers
+    workers : ~absjax.policies.Workers
         Every worker's current job (policies.round.Workers).
     speed : jax.Array
         ``(num_workers,)`` float: per-worker slowdown factors.

@@ -238,7 +238,7 @@ def load_cifar10(directory: PathLike) -> dict[str, np.ndarray]:
 
     Returns
     -------
-    dict[str, np.ndarray]
+    dict
         ``{"x_train": float32 (n, 32, 32, 3), "y_train": int32 (n,), "x_test": float32
         (m, 32, 32, 3), "y_test": int32 (m,)}``, pixels scaled to ``[0, 1]`` by ``/
         255``, channels last.
@@ -368,7 +368,7 @@ def load_mnist(directory: PathLike) -> dict[str, np.ndarray]:
 
     Returns
     -------
-    dict[str, np.ndarray]
+    dict
         ``{"x_train": float32 (n, rows, cols, 1), "y_train": int32 (n,), "x_test":
         float32 (m, rows, cols, 1), "y_test": int32 (m,)}``, pixels scaled to ``[0, 1]``
         by ``/ 255``.

@@ -84,7 +84,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> dict[str, np.ndarr
 
     Returns
     -------
-    dict[str, np.ndarray]
+    dict
         ``{"x_train": float32 (n, 8, 8, 1), "y_train": int32 (n,), "x_test": float32 (m,
         8, 8, 1), "y_test": int32 (m,)}``, the layout of ``load_mnist``.
 

@@ -176,7 +176,7 @@ class MLP(_Classifier):
         Seed of the data (and shards).
     init_seed : int, default 0
         Seed of ``w_0``.
-    hidden : tuple of int, default (64,)
+    hidden : tuple of int
         Hidden layer widths (``()``: softmax regression).
     dim : int, default 16
         Synthetic features.
@@ -435,13 +435,13 @@ class CNN(_Classifier):
         Seed of the data (and shards).
     init_seed : int, default 0
         Seed of ``w_0``.
-    channels : tuple of int, default (8, 16)
+    channels : tuple of int
         Output channels of each convolution block.
     kernel : int, default 3
         Kernel side (odd for ``"same"``).
     padding : {"same", "valid"}
         Padding of the convolutions.
-    fc : tuple of int, default ()
+    fc : tuple of int
         Hidden dense widths.
     image_size : int, default 16
         Side of the synthetic images.

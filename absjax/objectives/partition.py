@@ -80,11 +80,11 @@ def dirichlet_partition(
 
     Parameters
     ----------
-    labels : Any
+    labels : object
         1-D integer class labels, one per sample.
     num_workers : int
         The number of parts, ``>= 1``.
-    alpha : float | None
+    alpha : float or None
         Dirichlet concentration in ``(0, inf)``, or ``inf``/``None`` for an i.i.d.
         split.
     seed : int, default 0
@@ -93,7 +93,7 @@ def dirichlet_partition(
 
     Returns
     -------
-    list[np.ndarray]
+    list of numpy.ndarray
         ``num_workers`` sorted int64 index arrays.
 
     Raises
@@ -159,14 +159,14 @@ def label_shards(labels: Any, num_workers: int) -> list[np.ndarray]:
 
     Parameters
     ----------
-    labels : Any
+    labels : object
         1-D integer class labels, one per sample.
     num_workers : int
         The number of shards, ``>= 1``.
 
     Returns
     -------
-    list[np.ndarray]
+    list of numpy.ndarray
         ``num_workers`` sorted int64 index arrays.
 
     Raises
@@ -200,9 +200,9 @@ def label_skew(labels: Any, parts: Sequence[Any]) -> float:
 
     Parameters
     ----------
-    labels : Any
+    labels : object
         1-D integer class labels, one per sample.
-    parts : Sequence[Any]
+    parts : sequence of object
         Index arrays into ``labels`` (e.g. from ``dirichlet_partition``), at least one
         of them non-empty.
 

@@ -109,7 +109,7 @@ def parse_objective(spec: str) -> Objective:
 
     Returns
     -------
-    Objective
+    ~absjax.objectives.Objective
 
     Raises
     ------
@@ -129,12 +129,12 @@ def as_objective(objective: Objective | str) -> Objective:
 
     Parameters
     ----------
-    objective : Objective or str
+    objective : ~absjax.objectives.Objective or str
         The objective, or its SPEC (:func:`parse_objective`).
 
     Returns
     -------
-    Objective
+    ~absjax.objectives.Objective
 
     Raises
     ------

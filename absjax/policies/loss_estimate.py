@@ -30,7 +30,7 @@ class NoEstimate:
 
         Parameters
         ----------
-        objective : Objective
+        objective : ~absjax.objectives.Objective
             The objective.
         data : dict
             Its data.

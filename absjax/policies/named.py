@@ -20,7 +20,7 @@ def sync() -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Examples
     --------
@@ -40,7 +40,7 @@ def k_sync(k: int) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -61,7 +61,7 @@ def k_batch_sync(k: int) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -84,7 +84,7 @@ def k_async(k: int, tau: int | None = None) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -113,7 +113,7 @@ def k_batch_async(k: int, tau: int | None = None) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -134,7 +134,7 @@ def asynchronous(tau: int | None = None) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -177,9 +177,9 @@ def abs_(
         The factor of the staleness bound rule.
     local_steps : int, default 1
         U, local SGD steps per job.
-    k_rule : Rule, optional
+    k_rule : ~absjax.rules.Rule, optional
         Replaces the AdaSync K rule.
-    tau_rule : Rule, optional
+    tau_rule : ~absjax.rules.Rule, optional
         Replaces the staleness bound rule.
     tau : int, optional
         The initial (or, with ``rules.Fixed()``, constant) bound.
@@ -188,7 +188,7 @@ def abs_(
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -233,14 +233,14 @@ def adasync(
         The AdaSync rule's time constant.
     base : {"k_sync", "k_async"}
         The round mechanics.
-    k_rule : Rule, optional
+    k_rule : ~absjax.rules.Rule, optional
         Replaces ``rules.AdaSync(t0)``.
     **parts
         Further :class:`Policy` fields.
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -271,14 +271,14 @@ def sa_adasync(
         ``K^0``, the initial K.
     t0 : float
         The AdaSync rule's time constant.
-    weight : Weight, optional
+    weight : ~absjax.staleness.Weight, optional
         Replaces the staleness weight ``1 / max(1, s)``.
     **parts
         Further :class:`Policy` fields.
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Examples
     --------
@@ -318,7 +318,7 @@ def local_sgd(
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -347,7 +347,7 @@ def ssp(s: int) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -369,7 +369,7 @@ def rennala(b: int) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -396,7 +396,7 @@ def ringmaster(r: int, variant: str = "discard") -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -429,7 +429,7 @@ def custom(base: str, k: int | None = None, tau: int | None = None, **parts):
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------
@@ -460,7 +460,7 @@ def make(name: str, k: int | None = None, tau: int | None = None) -> Policy:
 
     Returns
     -------
-    Policy
+    ~absjax.policies.Policy
 
     Raises
     ------

@@ -80,12 +80,12 @@ class Policy:
         SSP's bound s on how far a worker may run ahead (base ``async``).
     discard : int, optional
         Staleness ``R`` from which arrivals are discarded (base ``k_batch_async``).
-    weight : staleness_lib.Weight, optional
+    weight : ~absjax.staleness.Weight, optional
         Staleness weight the policy prescribes (``None``: the Simulator's).
-    arrivals : protocols.ArrivalRule, optional
+    arrivals : ~absjax.protocols.ArrivalRule, optional
         An arrival rule of your own (``None``: the base's, :class:`FirstFinishers` or
         :class:`EventLoop`).
-    restart : protocols.RestartRule, optional
+    restart : ~absjax.protocols.RestartRule, optional
         A restart rule of your own (``None``: the base's, :class:`CancelAll`,
         :class:`BoundedStaleness` or, with ``ssp``, :class:`StaleSynchronous`).
     """

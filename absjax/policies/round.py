@@ -37,7 +37,7 @@ class Workers(NamedTuple):
         ``(num_workers,)`` int32: model version the job read (b_i).
     slot : jax.Array
         ``(num_workers,)`` int32: the job's slot (0: started at a round end).
-    models : Any
+    models : object
         The models jobs read: a store of absjax.engine.models.
     slow : jax.Array
         ``(num_workers,)`` bool: straggler-chain state of the job.
@@ -63,11 +63,11 @@ class Arrivals(NamedTuple):
     ----------
     duration : jax.Array
         ``()`` float: the round's wall-clock length.
-    workers : Workers
+    workers : ~absjax.policies.Workers
         Every worker's job at the round's end.
     finished : jax.Array
         ``(num_workers,)`` bool: workers free at the round's end.
-    weighted : Any
+    weighted : object
         Pytree like the model, sum_i omega_i u_i of the aggregated.
     jobs_aggregated : jax.Array
         ``()`` int32: updates aggregated.

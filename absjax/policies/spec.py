@@ -224,7 +224,7 @@ def parse_policy(
     num_workers : int, optional
         N, for the defaults ``max(1, N // 4)`` of ``k``, ``k0``, ``b`` and the range
         checks ``[1, N]``.
-    delay : Any, optional
+    delay : object, optional
         The delay model (a :class:`~absjax.delays.Delay`, a law or a SPEC), for the
         default of ``t0`` (5 mean job durations times U).
 

@@ -60,11 +60,11 @@ def claim(out: Path, sweep: Plan, asked: str | None, create: bool = True) -> str
 
     Parameters
     ----------
-    out : Path
+    out : pathlib.Path
         The sweep directory.
-    sweep : Plan
+    sweep : ~absjax.sweep.Plan
         The sweep that this run runs.
-    asked : str | None
+    asked : str or None
         The file format asked for (``None``: the directory's, or Parquet for a new
         directory).
     create : bool, default True
@@ -121,9 +121,9 @@ def remove_leftovers(out: Path, own: set[str], everything: bool) -> None:
 
     Parameters
     ----------
-    out : Path
+    out : pathlib.Path
         The sweep directory.
-    own : set[str]
+    own : set of str
         Names of the part files of this run's units (their temporaries are leftovers: no
         other run writes them).
     everything : bool

@@ -98,7 +98,7 @@ class Plan:
         Seeds per point.
     chunk_seeds : int
         Seeds per unit.
-    units : list of Unit
+    units : list of ~absjax.sweep.Unit
         Point-major, seeds ascending.
     fingerprint : str
         SHA-256 of the grid, the points and ``chunk_seeds``.
@@ -214,7 +214,7 @@ def plan(config: dict[str, Any]) -> Plan:
 
     Returns
     -------
-    Plan
+    ~absjax.sweep.Plan
 
     Raises
     ------

@@ -53,22 +53,22 @@ def run_sweep(
 
     Parameters
     ----------
-    config : dict[str, Any]
+    config : dict
         The sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
-    out : Path
+    out : pathlib.Path
         Output directory: new, empty, or holding this sweep's manifest.
     progress : bool, default True
         Show a progress bar over units on stderr.
     file_format : str, optional
         ``"parquet"`` or ``"csv"``; wins over the ``format`` key. Neither given: the
         directory's, or Parquet for a new one.
-    shard : Shard | str, optional
+    shard : ~absjax.sweep.Shard or str, optional
         ``"i/n"`` or a :class:`Shard`: run only the units ``u`` with ``u % n == i``.
         None: every unit.
 
     Returns
     -------
-    Path | None
+    pathlib.Path or None
         The path of the result, or ``None`` if this run was a shard that found other
         shards' units still missing (the last shard writes the result).
 
@@ -89,16 +89,16 @@ def merge_sweep(
 
     Parameters
     ----------
-    config : dict[str, Any]
+    config : dict
         The sweep's keys, as in the TOML file.
-    out : Path
+    out : pathlib.Path
         The sweep directory.
     file_format : str, optional
         ``"parquet"`` or ``"csv"`` (default: the directory's).
 
     Returns
     -------
-    Path
+    pathlib.Path
         The path of the result.
 
     Raises

@@ -99,7 +99,7 @@ class Shard:
 
         Returns
         -------
-        Shard
+        ~absjax.sweep.Shard
 
         Raises
         ------
@@ -135,7 +135,7 @@ class Shard:
 
         Parameters
         ----------
-        other : Shard
+        other : ~absjax.sweep.Shard
             Another shard.
 
         Returns

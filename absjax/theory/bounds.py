@@ -148,7 +148,7 @@ def error_vs_time(bound_fn: Callable, times, mean_round_time: float, **kw):
 
     Parameters
     ----------
-    bound_fn : Callable
+    bound_fn : callable
         :func:`ksync_error_bound`, :func:`kasync_error_bound` or any function taking the
         rounds first.
     times
@@ -294,7 +294,7 @@ def rennala_time_complexity(taus, L, delta, eps, sigma2) -> tuple[float, int]:
 
     Returns
     -------
-    tuple[float, int]
+    tuple
         ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
 
     Parameters

@@ -322,7 +322,7 @@ def worker_cdfs(delay, n: int, speeds=None) -> list[DurationLaw]:
 
     Returns
     -------
-    list[DurationLaw]
+    list of ~absjax.theory.DurationLaw
         ``n`` :class:`DurationLaw` objects: callables ``x -> F_i(x)`` that also have
         ``.sf(x)`` and ``.mean()``.
 

@@ -191,7 +191,7 @@ def order_statistic_variance(delay, k: int, n: int, *, method: str = "auto") -> 
 
     Parameters
     ----------
-    delay : Delay or Law or str
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
         A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
         time).
     k : int
@@ -291,7 +291,7 @@ def order_statistic_mean_heterogeneous(cdfs: Sequence[Callable], k: int) -> floa
 
     Parameters
     ----------
-    cdfs : Sequence[Callable]
+    cdfs : sequence of callable
         One CDF per worker, callables taking a float64 ``x``; items that also have
         ``.sf(x)`` (such as :func:`worker_cdfs`'s) keep the far tail accurate, and their
         ``tail_index`` lets an infinite mean be detected.

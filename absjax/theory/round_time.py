@@ -102,7 +102,7 @@ def round_time_is_exact(policy: str, delay, k: int | None = None) -> bool:
     ----------
     policy : str
         One of ``sync, k_sync, k_batch_sync, k_async, k_batch_async, async``.
-    delay : Delay or Law or str
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
         A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
         time).
     k : int, optional

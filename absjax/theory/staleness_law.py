@@ -57,7 +57,7 @@ def staleness_pmf(
 
     Returns
     -------
-    np.ndarray
+    numpy.ndarray
         Float64 array ``pmf[j] = P(s = j)``, ``j = 0 .. max_staleness``.
 
     Examples

@@ -64,7 +64,7 @@ from absjax._validate import check_real
 class ServerView(NamedTuple):
     """What the parameter server knows after a round: all that rules may read.
 
-    Attributes
+    Parameters
     ----------
     round : jax.Array
         ``()`` int32: aggregations so far (t + 1 after round t).
@@ -477,7 +477,7 @@ class Function(Rule):
         ``fn(view, params) -> value``, a pure JAX function.
     numbers : dict, default {}
         The rule's numbers.
-    needs_loss : bool, default False
+    needs_loss : bool, optional
         Whether ``fn`` reads the loss estimate.
 
     Raises

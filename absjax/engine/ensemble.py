@@ -90,7 +90,7 @@ class Ensemble:
             One entry per member (``None``: its defaults).
         grids : sequence of dict or None, optional
             One grid per member (``None``: no grid).
-        history : bool, default False
+        history : bool, optional
             Also return per-round diagnostics and models.
         seed_offset : int, default 0
             Index of the first seed.

@@ -56,7 +56,7 @@ def root_key(seed: int) -> jax.Array:
 class RunKeys(NamedTuple):
     """The keys of one seed, from which every job's randomness derives.
 
-    Attributes
+    Parameters
     ----------
     speed : jax.Array
         Per-worker speeds ("random" speeds).
@@ -117,7 +117,7 @@ class Jobs:
         U local SGD steps per job.
     local_duration : {"sum", "scaled"}
         ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
-    observe_loss : bool, default False
+    observe_loss : bool, optional
         Whether jobs compute their first minibatch's loss (a rule reads the
         server's minibatch loss estimate).
     store : object

@@ -395,7 +395,7 @@ class Simulator:
             compiled program; names are ``k``, ``tau``, ``lr`` or paths into
             the nested numbers such as ``delay.compute.rate``, ``weight.a`` or
             ``policy.k_rule.t0``.
-        history : bool, default False
+        history : bool, optional
             Also return per-round diagnostics and the model at each log.
         seed_offset : int, default 0
             Index of the first seed (for chunked runs).

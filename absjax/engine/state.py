@@ -20,7 +20,7 @@ from absjax.policies.round import Workers
 class SimParams(NamedTuple):
     """The numbers of a simulation: vmappable, never a cause of recompilation.
 
-    Attributes
+    Parameters
     ----------
     k : jax.Array
         ``()`` int32: updates aggregated per round (initial K).
@@ -50,7 +50,7 @@ class SimParams(NamedTuple):
 class SimState(NamedTuple):
     """What the parameter server and the workers carry from round to round.
 
-    Attributes
+    Parameters
     ----------
     w : object
         Model pytree, leaves float.
@@ -98,7 +98,7 @@ class SimState(NamedTuple):
 class RoundInfo(NamedTuple):
     """Diagnostics of one round; emitted, never carried.
 
-    Attributes
+    Parameters
     ----------
     duration : jax.Array
         ``()`` float: the round's wall-clock length.
@@ -171,7 +171,7 @@ class LogRow(NamedTuple):
     the Result takes in float64. The first row also counts the N jobs (and
     model pulls) that every worker starts at time 0.
 
-    Attributes
+    Parameters
     ----------
     round : jax.Array
         ``()`` int32.

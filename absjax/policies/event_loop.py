@@ -44,7 +44,7 @@ class EventLoop:
 
     Attributes
     ----------
-    discard : bool, default False
+    discard : bool, optional
         Whether arrivals of staleness ``>= params.policy["discard"]`` are discarded.
 
     Examples

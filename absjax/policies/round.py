@@ -29,7 +29,7 @@ import jax
 class Workers(NamedTuple):
     """Every worker's current job, and its last finished one.
 
-    Attributes
+    Parameters
     ----------
     remaining : jax.Array
         ``(num_workers,)`` float: time to the job's finish (inf: none).
@@ -59,7 +59,7 @@ class Workers(NamedTuple):
 class Arrivals(NamedTuple):
     """A round up to its end, before the aggregation: what arrived, and when.
 
-    Attributes
+    Parameters
     ----------
     duration : jax.Array
         ``()`` float: the round's wall-clock length.
@@ -119,7 +119,7 @@ class Arrivals(NamedTuple):
 class Restarts(NamedTuple):
     """Who starts a new job on the new model after a round.
 
-    Attributes
+    Parameters
     ----------
     restart : jax.Array
         ``(num_workers,)`` bool: start a new job on w_{t+1}.

@@ -67,7 +67,7 @@ def claim(out: Path, sweep: Plan, asked: str | None, create: bool = True) -> str
     asked : str or None
         The file format asked for (``None``: the directory's, or Parquet for a new
         directory).
-    create : bool, default True
+    create : bool, optional
         Whether a missing manifest is written (not for a merge).
 
     Raises

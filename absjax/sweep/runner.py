@@ -57,7 +57,7 @@ def run_sweep(
         The sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
     out : pathlib.Path
         Output directory: new, empty, or holding this sweep's manifest.
-    progress : bool, default True
+    progress : bool, optional
         Show a progress bar over units on stderr.
     file_format : str, optional
         ``"parquet"`` or ``"csv"``; wins over the ``format`` key. Neither given: the
@@ -128,13 +128,13 @@ def command(
         The TOML file.
     out : str
         The sweep directory.
-    quiet : bool, default False
+    quiet : bool, optional
         No progress bar.
     file_format : str, optional
         ``"parquet"`` or ``"csv"``.
     shard : str, optional
         ``"i/n"``: run one shard.
-    merge : bool, default False
+    merge : bool, optional
         Write the result from the parts instead of running.
 
     Raises

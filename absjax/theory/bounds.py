@@ -312,7 +312,7 @@ def rennala_time_complexity(taus, L, delta, eps, sigma2) -> tuple[float, int]:
 
     Returns
     -------
-    tuple of (float, int)
+    tuple
         ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
 
     Examples

@@ -281,7 +281,7 @@ def _hetero_moments(cdfs, k, want_var: bool) -> tuple[float, float]:
 
 
 def order_statistic_mean_heterogeneous(cdfs: Sequence[Callable], k: int) -> float:
-    """``E[X_(k)]`` of independent, non-identical durations ``X_1 .. X_n``.
+    """``E[X_(k)]`` of independent, non-identical durations ``X_1, ..., X_n``.
 
     ``P(X_(k) > x) = P(fewer than k of the X_i are <= x)``, a Poisson-binomial
     probability with success probabilities ``F_i(x)`` computed by a dynamic

@@ -406,6 +406,18 @@ class RestartRule(Protocol):
 def members(protocol: type) -> dict[str, bool]:
     """The members a protocol lists, each with whether it must be callable.
 
+    Parameters
+    ----------
+    protocol : type
+        One of this module's protocols.
+
+    Returns
+    -------
+    dict
+        Member name -> whether it must be callable, sorted by name.
+
+    Examples
+    --------
     >>> members(StalenessWeight)
     {'__call__': True, 'check': True, 'params': False}
     """

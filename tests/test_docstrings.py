@@ -18,10 +18,12 @@ PACKAGES = (
     "absjax",
     "absjax.delays",
     "absjax.engine",
+    "absjax.learn",
     "absjax.objectives",
     "absjax.policies",
     "absjax.sweep",
     "absjax.theory",
+    "absjax.tune",
 )
 SECTIONS = ("Parameters", "Attributes", "Other Parameters")
 SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)

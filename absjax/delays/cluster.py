@@ -269,16 +269,48 @@ class Delay:
     def check_rounds(
         self, rounds: int, k: int, every_worker: bool, draws: int = 1
     ) -> None:
-        """Refuses a run that needs more rows than a stopping replay holds
-        (``absjax.delays.replay.check_rounds``): ``rounds`` rounds of at least
-        ``k`` arrivals, ``every_worker`` when every worker starts one job a
-        round (sync, K-sync), ``draws`` rows per compute job."""
+        """Refuses a run that needs more rows than a stopping replay holds.
+
+        The check of ``absjax.delays.replay.check_rounds`` over this delay
+        model's laws.
+
+        Parameters
+        ----------
+        rounds : int
+            The rounds of the run, each aggregating at least ``k`` arrivals.
+        k : int
+            The arrivals each round aggregates at least (K).
+        every_worker : bool
+            Whether every worker starts one job a round (sync, K-sync).
+        draws : int, default 1
+            Rows per compute job.
+
+        Raises
+        ------
+        ValueError
+            A replay with ``end="stop"`` whose columns are too short.
+        """
         check_rounds(self._laws(), rounds, k, every_worker, draws)
 
     def startup_times(self, key: jax.Array, params: Params, num_workers: int):
-        """Per-worker start-up times, shape ``(num_workers,)`` (``None``
-        without a start-up); a law's are drawn once per seed from
-        ``fold_in(key, STARTUP_STREAM)``, ``key`` the seed's speed key."""
+        """Per-worker start-up times, shape ``(num_workers,)``.
+
+        A law's are drawn once per seed from ``fold_in(key, STARTUP_STREAM)``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The seed's speed key.
+        params : dict
+            The numbers (``params``).
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        jax.Array or None
+            ``(num_workers,)`` float, or ``None`` without a start-up.
+        """
         if self.startup is None:
             return None
         if not isinstance(self.startup, Law):

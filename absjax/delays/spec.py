@@ -161,6 +161,12 @@ def parse_delay(
         SPEC of the upload time's law (``None``: instantaneous).
     download : str, optional
         SPEC of the download time's law (``None``: instantaneous).
+    startup : str, optional
+        A law SPEC or per-worker times separated by ``;``
+        (:func:`parse_startup`; ``None``: every worker starts at 0).
+    first_job : str, optional
+        SPEC of the law of a worker's first compute time (``None``: the
+        compute law's).
 
     Returns
     -------

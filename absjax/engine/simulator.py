@@ -83,7 +83,8 @@ class Simulator:
         Static number of arrivals a round can hold (default: the policy's K,
         or N under a K rule); values of K swept with ``grid=`` or ``params``
         must not exceed it, and a K rule's values are clipped to it.
-      read: when a worker whose update was aggregated reads its next model:
+    read : {"after", "before"}, default "after"
+        When a worker whose update was aggregated reads its next model:
         ``"after"`` its round's aggregation (``w_{t+1}``), or ``"before"`` it
         (``w_t``, the model when its update arrived: a server that dispatches
         before it applies; that job's staleness is one more).

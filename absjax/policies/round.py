@@ -36,7 +36,8 @@ class Workers(NamedTuple):
     read : jax.Array
         ``(num_workers,)`` int32: model version the job read (b_i).
     slot : jax.Array
-        ``(num_workers,)`` int32: the job's slot (0: started at a round end).
+        ``(num_workers,)`` int32: the job's slot (0: started at a round end,
+        -1: started at a round end on ``w_t``).
     models : object
         The models jobs read: a store of absjax.engine.models.
     slow : jax.Array
@@ -45,6 +46,8 @@ class Workers(NamedTuple):
         ``(num_workers,)`` float: time since the job started.
     job_time : jax.Array
         ``(num_workers,)`` float: duration of the last finished job.
+    job : jax.Array
+        ``(num_workers,)`` int32: the job's number in the worker's jobs.
     """
 
     remaining: jax.Array  # (num_workers,) float, time to the job's finish (inf: none)

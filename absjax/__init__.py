@@ -21,7 +21,7 @@ sys.modules.setdefault("absjax.datasets", datasets)
 
 # Imported on first use: they pull in SciPy and pandas, which a simulation does
 # not need (a second off every command's start).
-_LAZY = ("compare", "fitting", "learn", "theory")
+_LAZY = ("compare", "fitting", "learn", "theory", "tune")
 
 
 def __getattr__(name: str):
@@ -57,4 +57,5 @@ __all__ = [
     "rules",
     "staleness",
     "theory",
+    "tune",
 ]

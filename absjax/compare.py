@@ -55,16 +55,23 @@ def compare(
 ) -> pd.DataFrame:
     """Compares a theory value with the simulated per-seed statistic.
 
-    Args:
-      theory: a number, or an array broadcastable to the result's grid shape.
-      result: a simulation result, possibly gridded.
-      quantity: a name in :data:`STATISTICS` or a function ``result -> array``
-        shaped ``(*grid_shape, seeds)``. Diverged seeds are left out.
-      z_max: the verdict threshold on ``|z|``.
+    Parameters
+    ----------
+    theory
+        A number, or an array broadcastable to the result's grid shape.
+    result : ~absjax.Result
+        A simulation result, possibly gridded.
+    quantity : str or callable, default 'round_time'
+        A name in :data:`STATISTICS` or a function ``result -> array`` shaped
+        ``(*grid_shape, seeds)``. Diverged seeds are left out.
+    z_max : float, default 4.0
+        The verdict threshold on ``|z|``.
 
-    Returns:
-      One row per grid point: the grid values, ``quantity``, ``theory``,
-      ``mean``, ``std_error``, ``seeds``, ``z``, ``rel_error``, ``verdict``.
+    Returns
+    -------
+    pandas.DataFrame
+        One row per grid point: the grid values, ``quantity``, ``theory``, ``mean``,
+        ``std_error``, ``seeds``, ``z``, ``rel_error``, ``verdict``.
     """
     if isinstance(quantity, str):
         if quantity not in STATISTICS:
@@ -123,7 +130,23 @@ def plot_theory_curve(
     x: str = "round",
     label: str = "simulation",
 ) -> None:
-    """A theory curve over the simulated mean and 95% band of ``metric``."""
+    """A theory curve over the simulated mean and 95% band of ``metric``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    result : ~absjax.Result
+        The simulation.
+    theory_x, theory_y : ArrayLike
+        The theory curve's points.
+    metric : str, default "loss"
+        The simulated metric.
+    x : {"round", "wall_clock"}
+        The horizontal axis.
+    label : str, default "simulation"
+        The simulation's legend label.
+    """
     from absjax import plots  # seaborn only when plotting
 
     plots.plot_curves(ax, {label: result}, metric, x)
@@ -134,7 +157,21 @@ def plot_theory_curve(
 def plot_comparison(
     ax, frame: pd.DataFrame, x: str, label: str | None = None, color=None
 ) -> None:
-    """Theory as a line, simulation as means with 95% error bars, against ``x``."""
+    """Theory as a line, simulation as means with 95% error bars, against ``x``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    frame : pandas.DataFrame
+        A table from :func:`compare`.
+    x : str
+        The grid column on the horizontal axis.
+    label : str, optional
+        Prefix of the legend labels.
+    color : optional
+        A matplotlib colour (default: the next one).
+    """
     frame = frame.sort_values(x)
     line = ax.plot(
         frame[x],

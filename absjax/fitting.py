@@ -64,17 +64,26 @@ _NUM_PARAMS = {"exp": 1, "shifted_exp": 2, "lognormal": 2, "gamma": 2, "pareto":
 class FitResult:
     """A maximum-likelihood fit of one law to a sample of durations.
 
-    Attributes:
-      law: the fitted :mod:`absjax.delays` law, ready to simulate
-        (e.g. ``delays.ShiftedExponential(shift=..., rate=...)``).
-      params: the fitted numbers as plain floats, keyed like the law's fields.
-      log_likelihood: the maximised log-likelihood (natural log, summed).
-      aic: ``2 k - 2 log_likelihood`` with ``k`` the number of parameters.
-      bic: ``k log(n) - 2 log_likelihood`` (Schwarz 1978, Ann. Statist. 6(2)).
-      ks_statistic: Kolmogorov-Smirnov distance between the sample and the law.
-      ks_pvalue: its p-value; optimistic, because the law was fitted to the
-        same sample (see the module docstring).
-      n: the sample size.
+    Attributes
+    ----------
+    law : ~absjax.delays.Law
+        The fitted :mod:`absjax.delays` law, ready to simulate (e.g.
+        ``delays.ShiftedExponential(shift=..., rate=...)``).
+    params : dict
+        The fitted numbers as plain floats, keyed like the law's fields.
+    log_likelihood : float
+        The maximised log-likelihood (natural log, summed).
+    aic : float
+        ``2 k - 2 log_likelihood`` with ``k`` the number of parameters.
+    bic : float
+        ``k log(n) - 2 log_likelihood`` (Schwarz 1978, Ann. Statist. 6(2)).
+    ks_statistic : float
+        Kolmogorov-Smirnov distance between the sample and the law.
+    ks_pvalue : float
+        Its p-value; optimistic, because the law was fitted to the same sample (see the
+        module docstring).
+    n : int
+        The sample size.
     """
 
     law: delays.Law
@@ -162,6 +171,18 @@ def _estimate(x: np.ndarray, law: str) -> dict[str, float]:
 def scipy_distribution(law: delays.Law):
     """The frozen ``scipy.stats`` distribution equal to a fitted law (float64).
 
+    Parameters
+    ----------
+    law : ~absjax.delays.Law
+        A fitted law (any of ``FIT_LAWS``).
+
+    Returns
+    -------
+    scipy.stats.rv_continuous
+        The frozen distribution.
+
+    Examples
+    --------
     >>> scipy_distribution(delays.LogNormal(mu=0.0, sigma=1.0)).median()
     np.float64(1.0)
     """
@@ -188,14 +209,21 @@ def fit(durations: Any, law: str) -> FitResult:
     ``gamma`` shape solves ``log k - digamma(k) = log(mean) - mean(log x)``
     (Minka 2002) and its scale is ``mean / k``.
 
-    Args:
-      durations: 1-D array of at least 2 finite positive durations.
-      law: one of ``FIT_LAWS``.
+    Parameters
+    ----------
+    durations : ArrayLike
+        1-D array of at least 2 finite positive durations.
+    law : str
+        One of ``FIT_LAWS``.
 
-    Raises:
-      ValueError: on bad durations, an unknown law, or a sample the law cannot
-        fit (all values equal, for every law except ``exp``).
+    Raises
+    ------
+    ValueError
+        On bad durations, an unknown law, or a sample the law cannot fit (all values
+        equal, for every law except ``exp``).
 
+    Examples
+    --------
     >>> result = fit([1.0, 2.0, 3.0], "exp")
     >>> result.law
     Exponential(rate=0.5)
@@ -231,6 +259,26 @@ def fit_all(
     ``criterion="bic"`` sorts by BIC instead, whose ``log(n)`` penalty rarely
     prefers a nesting law (``shifted_exp``, ``gamma``) on exponential data,
     where AIC does about half the time (see the module docstring).
+
+    Parameters
+    ----------
+    durations : ArrayLike
+        1-D array of at least 2 finite positive durations.
+    laws : sequence of str, default FIT_LAWS
+        The laws to fit, names in ``FIT_LAWS``.
+    criterion : {"aic", "bic"}
+        The order of the results.
+
+    Returns
+    -------
+    list of ~absjax.fitting.FitResult
+        Best first.
+
+    Raises
+    ------
+    ValueError
+        For bad durations, an unknown law or criterion, or a sample that one of
+        the laws cannot fit.
     """
     if criterion not in ("aic", "bic"):
         raise ValueError(f"criterion={criterion!r} must be 'aic' or 'bic'")
@@ -247,7 +295,31 @@ def fit_all(
 def best_fit(
     durations: Any, laws: Sequence[str] = FIT_LAWS, *, criterion: str = "aic"
 ) -> FitResult:
-    """The fit with the lowest AIC (or BIC) among ``laws``."""
+    """The fit with the lowest AIC (or BIC) among ``laws``.
+
+    Parameters
+    ----------
+    durations : ArrayLike
+        1-D array of at least 2 finite positive durations.
+    laws : sequence of str, default FIT_LAWS
+        The laws to fit, names in ``FIT_LAWS``.
+    criterion : {"aic", "bic"}
+        The order of the results.
+
+    Returns
+    -------
+    ~absjax.fitting.FitResult
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_all`.
+
+    Examples
+    --------
+    >>> best_fit([1.0, 2.0, 3.0, 4.0], laws=("exp", "lognormal")).law.name
+    'lognormal'
+    """
     return fit_all(durations, laws, criterion=criterion)[0]
 
 
@@ -269,6 +341,17 @@ def _check_trace(trace: Any) -> list[np.ndarray]:
 def pooled(trace: Sequence[Any]) -> np.ndarray:
     """All workers' durations in one float64 array (worker 0's first).
 
+    Parameters
+    ----------
+    trace : sequence of ArrayLike
+        One array of durations per worker.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
     >>> pooled([np.array([1.0, 2.0]), np.array([3.0])])
     array([1., 2., 3.])
     """
@@ -279,6 +362,23 @@ def per_worker_fits(trace: Sequence[Any], law: str) -> list[FitResult]:
     """Fits ``law`` to each worker's durations separately (DSAG's per-worker fits).
 
     A worker that cannot be fitted raises a ``ValueError`` naming ``trace[i]``.
+
+    Parameters
+    ----------
+    trace : sequence of ArrayLike
+        One array of durations per worker.
+    law : str
+        One of ``FIT_LAWS``.
+
+    Returns
+    -------
+    list of ~absjax.fitting.FitResult
+        One per worker.
+
+    Raises
+    ------
+    ValueError
+        For an unknown law, or a worker that cannot be fitted.
     """
     if law not in FIT_LAWS:
         raise ValueError(f"law={law!r} must be one of {FIT_LAWS}")

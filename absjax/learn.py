@@ -73,10 +73,38 @@ def adasync_start(
     kappa: float = 1.0,
     knots: tuple[float, ...] = KNOTS,
 ) -> LearnedRule:
-    """AdaSync's rule ``K = ceil(K0 sqrt(F_0 / F_t))`` as a table: the rule
-    :func:`~absjax.learn.evolve` starts from by default (Dutta et al., arXiv
-    2003.10579).
+    """AdaSync's rule ``K = ceil(K0 sqrt(F_0 / F_t))`` as a table.
 
+    The rule :func:`~absjax.learn.evolve` starts from by default (Dutta et al.,
+    arXiv 2003.10579): at each knot ``z``, ``K = min(N, ceil(K0 e^(z / 2)))``
+    as the fraction ``(K - 1) / (N - 1)``.
+
+    Parameters
+    ----------
+    num_workers : int
+        N.
+    k0 : int, default 1
+        K0, the initial K.
+    t0 : float, default 1.0
+        The period of the rule's wall-clock checks, ``> 0``.
+    lr : float, default 0.1
+        The learning rate, ``> 0``.
+    kappa : float, default 1.0
+        ABS's staleness factor, ``>= 0``.
+    knots : tuple of float, default ``KNOTS``
+        Increasing ``z = log(F_0 / F_t)`` of the table's values.
+
+    Returns
+    -------
+    ~absjax.policies.LearnedRule
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range.
+
+    Examples
+    --------
     >>> adasync_start(9, k0=1, knots=(0.0, 2.0)).values  # K = 1, then e
     (0.0, 0.25)
     """
@@ -88,17 +116,41 @@ def adasync_start(
 
 
 def encode(rule: LearnedRule) -> np.ndarray:
-    """The search vector of a rule: the table's first value and its increments,
-    then ``log(lr) / 3`` and ``log(kappa) / 3`` (``kappa`` floored at 1e-3)."""
+    """The search vector of a rule.
+
+    Parameters
+    ----------
+    rule : ~absjax.policies.LearnedRule
+        The rule to encode.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(knots + 2,)`` float: the table's first value and its increments,
+        then ``log(lr) / 3`` and ``log(kappa) / 3`` (``kappa`` floored at
+        1e-3).
+    """
     v = np.asarray(rule.values, float)
     logs = np.log([rule.lr, max(rule.kappa, 1e-3)]) / SCALE_LOG
     return np.concatenate([v[:1], np.diff(v), logs])
 
 
 def decode(theta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, lr, kappa)`` of search vectors ``(..., knots + 2)``: the
-    table is ``clip(cumsum(theta_0, |theta_1|, ...), 0, 1)``, monotone for any
-    vector."""
+    """The numbers of search vectors, the inverse of :func:`encode`.
+
+    The table is ``clip(cumsum(theta_0, |theta_1|, ...), 0, 1)``, monotone for
+    any vector.
+
+    Parameters
+    ----------
+    theta : numpy.ndarray
+        ``(..., knots + 2)`` search vectors.
+
+    Returns
+    -------
+    values, lr, kappa : numpy.ndarray
+        ``(..., knots)``, ``(...)`` and ``(...)`` float.
+    """
     theta = np.asarray(theta, np.float64)
     steps = np.concatenate([theta[..., :1], np.abs(theta[..., 1:-2])], axis=-1)
     values = np.clip(np.cumsum(steps, axis=-1), 0.0, 1.0)
@@ -133,11 +185,42 @@ def run_candidates(
     seed_offset: int = 0,
     chunk: int | str = "auto",
 ) -> Result:
-    """Runs candidate rules (rows of ``values``, with their ``lr`` and ``kappa``)
-    in one compiled program; the Result has a ``candidate`` grid axis.
+    """Runs candidate rules in one compiled program.
 
-    ``sim`` runs a learned policy (:meth:`~absjax.policies.LearnedRule.policy`); each
-    candidate's numbers equal those of a Simulator built with its own rule.
+    Each candidate's numbers equal those of a Simulator built with its own
+    rule.
+
+    Parameters
+    ----------
+    sim : ~absjax.Simulator
+        A Simulator of a learned policy
+        (:meth:`~absjax.policies.LearnedRule.policy`) with ``k_max`` N.
+    values : numpy.ndarray
+        ``(candidates, knots)`` (or one row): the candidates' tables.
+    lr : float or numpy.ndarray
+        The candidates' learning rates, ``> 0`` (one, or one per candidate).
+    kappa : float or numpy.ndarray
+        The candidates' staleness factors, ``>= 0`` (one, or one per
+        candidate).
+    seeds : int
+        Seeds per candidate.
+    seed : int, default 0
+        Base seed.
+    seed_offset : int, default 0
+        Index of the first seed.
+    chunk : int or "auto", default "auto"
+        Seeds vmapped together, as in :meth:`absjax.Simulator.run`.
+
+    Returns
+    -------
+    ~absjax.Result
+        With a ``candidate`` grid axis (the rows of ``values``).
+
+    Raises
+    ------
+    ValueError
+        If ``sim`` does not run a learned policy, or a number is outside its
+        range.
     """
     table = _check_simulator(sim)
     values = np.atleast_2d(np.asarray(values, np.float64))
@@ -181,7 +264,17 @@ def run_candidates(
 
 
 def initial_loss(sim: Simulator) -> float:
-    """``F(w_0)``, the objective's loss at the initial model."""
+    """``F(w_0)``, the objective's loss at the initial model.
+
+    Parameters
+    ----------
+    sim : ~absjax.Simulator
+        The Simulator whose objective is evaluated.
+
+    Returns
+    -------
+    float
+    """
     objective, data = sim.objective, sim.objective.data
     return float(objective.loss(data, objective.init(data)))
 
@@ -189,8 +282,28 @@ def initial_loss(sim: Simulator) -> float:
 def fitness(
     result: Result, name: str, horizon: float, loss0: float, target=None
 ) -> np.ndarray:
-    """Per grid point, the fitness ``name`` (one of ``FITNESS``, lower is
-    better; see the module docstring) of ``result``'s seeds."""
+    """Per grid point, the fitness of ``result``'s seeds (lower is better).
+
+    The fitnesses are defined in :mod:`absjax.learn`'s introduction.
+
+    Parameters
+    ----------
+    result : ~absjax.Result
+        The runs.
+    name : {"auc", "time_to_target"}
+        The fitness (``FITNESS``).
+    horizon : float
+        The wall-clock budget the fitness looks at.
+    loss0 : float
+        ``F_0``, the loss at the initial model (:func:`initial_loss`).
+    target : float, optional
+        The loss to reach (``"time_to_target"`` only).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``grid_shape`` float.
+    """
     if name == "time_to_target":
         times = result.time_to_target(target)
         times = np.where(np.isfinite(times) & (times <= horizon), times, horizon)
@@ -208,10 +321,20 @@ def fitness(
 
 @dataclasses.dataclass
 class Evolution:
-    """What :func:`~absjax.learn.evolve` found: the best ``rule``, its
-    training ``score``, the starting rule's ``initial_score`` and one row per
-    generation in
-    ``history`` (best, median and the strategy mean's fitness)."""
+    """What :func:`~absjax.learn.evolve` found.
+
+    Attributes
+    ----------
+    rule : ~absjax.policies.LearnedRule
+        The best rule.
+    score : float
+        Its training fitness.
+    initial_score : float
+        The starting rule's training fitness.
+    history : list of dict
+        One row per generation: ``generation``, the generation's ``best`` and
+        ``median`` fitness, and ``best_so_far``.
+    """
 
     rule: LearnedRule
     score: float
@@ -252,31 +375,53 @@ def evolve(
 ) -> Evolution:
     """Optimises a learned rule by evolution strategies on training seeds.
 
-    Args:
-      sim: a Simulator of a learned policy (``start.policy()``) whose rounds
+    The strategies are SNES (Wierstra et al., JMLR 15, 2014), OpenAI-ES
+    (Salimans et al., arXiv 1703.03864) and CMA-ES (Hansen, arXiv 1604.00772),
+    from ``evosax`` (Lange, arXiv 2212.04180).
+
+    Parameters
+    ----------
+    sim : ~absjax.Simulator
+        A Simulator of a learned policy (``start.policy()``) whose rounds
         cover ``horizon`` of wall clock (warned otherwise); its numbers are
         replaced by the candidates'.
-      horizon: the wall-clock budget the fitness looks at.
-      start: the rule the search starts from (default:
-        :func:`~absjax.learn.adasync_start` from ``K0 = 1`` with the Simulator's lr and
-        t0).
-      objective: ``"auc"`` or ``"time_to_target"`` (``FITNESS``).
-      target: the loss to reach (``time_to_target``; default ``0.2 F_0``).
-      population: candidates per generation (at least 2).
-      generations: generations to run.
-      seeds: training seeds, indices ``seed_offset, ...`` (the same seeds in
-        every generation; evaluate the result on other ones).
-      seed: base seed of the runs and of the strategy.
-      strategy: ``"snes"``, ``"open_es"`` or ``"cma_es"`` (evosax).
-      std: initial search width (the table's values are fractions of N).
+    horizon : float
+        The wall-clock budget the fitness looks at.
+    start : ~absjax.policies.LearnedRule, optional
+        The rule the search starts from (default:
+        :func:`~absjax.learn.adasync_start` from ``K0 = 1`` with the
+        Simulator's lr and t0).
+    objective : {"auc", "time_to_target"}, default "auc"
+        The fitness (``FITNESS``).
+    target : float, optional
+        The loss to reach (``time_to_target``; default ``0.2 F_0``).
+    population : int, default 16
+        Candidates per generation (at least 2).
+    generations : int, default 20
+        Generations to run.
+    seeds : int, default 8
+        Training seeds, indices ``seed_offset, ...`` (the same seeds in every
+        generation; evaluate the result on other ones).
+    seed : int, default 0
+        Base seed of the runs and of the strategy.
+    seed_offset : int, default ``TRAIN_OFFSET``
+        Index of the first training seed.
+    strategy : {"snes", "open_es", "cma_es"}, default "snes"
+        The evolution strategy (evosax).
+    std : float, default 0.1
+        Initial search width (the table's values are fractions of N).
 
-    Returns:
-      An :class:`~absjax.learn.Evolution`; its rule is the best of the candidates, the
-      strategy's final mean and ``start`` on the training seeds.
+    Returns
+    -------
+    ~absjax.learn.Evolution
+        Its rule is the best of the candidates, the strategy's final mean and
+        ``start`` on the training seeds.
 
-    Raises:
-      ValueError: for an unknown objective or strategy, or numbers out of
-        range, before anything compiles.
+    Raises
+    ------
+    ValueError
+        For an unknown objective or strategy, or numbers out of range, before
+        anything compiles.
     """
     if objective not in FITNESS:
         raise ValueError(f"objective={objective!r} must be one of {FITNESS}")

@@ -81,23 +81,84 @@ class DelayLaw(Protocol):
         ...
 
     def sample(self, key: jax.Array, params: Params, shape: Sequence[int]) -> jax.Array:
-        """Durations of the given shape drawn from ``key``."""
+        """Durations of the given shape drawn from ``key``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            A typed PRNG key.
+        params : dict
+            The part's numbers.
+        shape : sequence of int
+            The shape of the draws.
+
+        Returns
+        -------
+        jax.Array
+            Durations of shape ``shape``.
+        """
         ...
 
     def mean(self, params: Params) -> jax.Array:
-        """The mean duration (``inf`` where it does not exist)."""
+        """The mean duration (``inf`` where it does not exist).
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         ...
 
     def variance(self, params: Params) -> jax.Array:
-        """The variance of a duration (``inf`` where it does not exist)."""
+        """The variance of a duration (``inf`` where it does not exist).
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         ...
 
     def cdf(self, params: Params, x: jax.typing.ArrayLike) -> jax.Array:
-        """``P(duration <= x)``."""
+        """``P(duration <= x)``.
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+        x : jax.typing.ArrayLike
+            Where to evaluate it.
+
+        Returns
+        -------
+        jax.Array
+            ``x``'s shape.
+        """
         ...
 
     def check(self, params: Params) -> None:
-        """Raises ``ValueError`` if ``params`` are outside the law's ranges."""
+        """Check the law's numbers.
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` are outside the law's ranges.
+        """
         ...
 
 
@@ -119,31 +180,124 @@ class Objective(Protocol):
         ...
 
     def init(self, data: Data) -> Any:
-        """The initial model ``w_0``, a pytree."""
+        """The initial model ``w_0``, a pytree.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set.
+
+        Returns
+        -------
+        PyTree
+            ``w_0``.
+        """
         ...
 
     def sample(self, key: jax.Array, data: Data, worker: jax.Array) -> Any:
-        """The randomness of one job (a minibatch) of worker ``worker``."""
+        """The randomness of one job (a minibatch) of worker ``worker``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The job's key.
+        data : dict
+            The objective's data set.
+        worker : jax.Array
+            ``()`` int32, the worker's index.
+
+        Returns
+        -------
+        PyTree
+            The minibatch.
+        """
         ...
 
     def gradient(self, data: Data, w: Any, batch: Any) -> Any:
-        """The stochastic gradient of one job at ``w``, shaped like ``w``."""
+        """The stochastic gradient of one job at ``w``, shaped like ``w``.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set.
+        w : PyTree
+            The model.
+        batch : PyTree
+            One job's minibatch (:meth:`sample`).
+
+        Returns
+        -------
+        PyTree
+            The gradient.
+        """
         ...
 
     def batch_loss(self, data: Data, w: Any, batch: Any) -> jax.Array:
-        """The loss of that minibatch at ``w``, a scalar."""
+        """The loss of that minibatch at ``w``, a scalar.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set.
+        w : PyTree
+            The model.
+        batch : PyTree
+            One job's minibatch (:meth:`sample`).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         ...
 
     def loss(self, data: Data, w: Any) -> jax.Array:
-        """The logged training loss at ``w``, a scalar."""
+        """The logged training loss at ``w``, a scalar.
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set.
+        w : PyTree
+            The model.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         ...
 
     def metric(self, data: Data, w: Any) -> jax.Array:
-        """The logged test metric at ``w``, a scalar (``nan`` for none)."""
+        """The logged test metric at ``w``, a scalar (``nan`` for none).
+
+        Parameters
+        ----------
+        data : dict
+            The objective's data set.
+        w : PyTree
+            The model.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         ...
 
     def check_workers(self, num_workers: int) -> None:
-        """Raises ``ValueError`` if the data cannot serve ``num_workers``."""
+        """Check that the data can serve ``num_workers`` workers.
+
+        Parameters
+        ----------
+        num_workers : int
+            N.
+
+        Raises
+        ------
+        ValueError
+            If the data cannot serve ``num_workers``.
+        """
         ...
 
 
@@ -165,7 +319,18 @@ class StalenessWeight(Protocol):
         ...
 
     def check(self, params: Params) -> None:
-        """Raises ``ValueError`` if ``params`` are outside the weight's ranges."""
+        """Check the weight's numbers.
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` are outside the weight's ranges.
+        """
         ...
 
 
@@ -191,7 +356,20 @@ class Rule(Protocol):
         ...
 
     def check(self, params: Params, low: int, high: int) -> None:
-        """Raises ``ValueError`` for numbers out of range."""
+        """Check the rule's numbers.
+
+        Parameters
+        ----------
+        params : dict
+            The part's numbers.
+        low, high : int
+            The allowed range of the rule's values.
+
+        Raises
+        ------
+        ValueError
+            For numbers out of range.
+        """
         ...
 
 
@@ -228,6 +406,18 @@ class RestartRule(Protocol):
 def members(protocol: type) -> dict[str, bool]:
     """The members a protocol lists, each with whether it must be callable.
 
+    Parameters
+    ----------
+    protocol : type
+        One of this module's protocols.
+
+    Returns
+    -------
+    dict
+        Member name -> whether it must be callable, sorted by name.
+
+    Examples
+    --------
     >>> members(StalenessWeight)
     {'__call__': True, 'check': True, 'params': False}
     """

@@ -36,18 +36,30 @@ from absjax._vocabulary import METRICS, UNBOUNDED  # noqa: F401 (METRICS: public
 class Result:
     """Logged metrics of a (possibly gridded) batch of simulated seeds.
 
-    Attributes:
-      metrics: name -> array ``(*grid_shape, seeds, logs)``.
-      diverged_round: ``(*grid_shape, seeds)`` int, first non-finite round or -1.
-      seeds: global seed indices (``(seeds,)``).
-      grid: name -> values of each grid axis, in axis order.
-      num_workers, policy, seed: the run's configuration.
-      metric_name: name of the test metric column, if the objective has one.
-      history: per-round diagnostics and models, when run with ``history=True``
+    Every metric is also an attribute (``result.loss`` is
+    ``result.metrics["loss"]``).
+
+    Attributes
+    ----------
+    metrics : dict
+        Name -> array ``(*grid_shape, seeds, logs)``.
+    diverged_round : numpy.ndarray
+        ``(*grid_shape, seeds)`` int, first non-finite round or -1.
+    seeds : numpy.ndarray
+        Global seed indices (``(seeds,)``).
+    grid : dict
+        Name -> values of each grid axis, in axis order.
+    num_workers, policy, seed : int, str, int
+        The run's configuration.
+    metric_name : str or None
+        Name of the test metric column, if the objective has one.
+    history : object
+        Per-round diagnostics and models, when run with ``history=True``
         (never saved, nor concatenated).
-      config: a JSON-able description of the run (policy, delay, objective,
-        lr, rounds, ..., ``seed_offset``, ``chunk``, the numbers ``params``,
-        the absjax and jax versions), from :meth:`Simulator.describe
+    config : dict
+        A JSON-able description of the run (policy, delay, objective, lr,
+        rounds, ..., ``seed_offset``, ``chunk``, the numbers ``params``, the
+        absjax and jax versions), from :meth:`Simulator.describe
         <absjax.Simulator.describe>`; empty for a Result built by hand.
     """
 
@@ -78,8 +90,25 @@ class Result:
         history,
         config=None,
     ) -> Result:
-        """Builds a Result from the engine's stacked ``LogRow`` arrays (whose
-        names are the metrics', :data:`METRICS`)."""
+        """Build a Result from the engine's stacked ``LogRow`` arrays.
+
+        Their names are the metrics' (``METRICS``).
+
+        Parameters
+        ----------
+        rows : ~absjax.engine.LogRow
+            Stacked rows, each field ``(*grid_shape, seeds, logs)``.
+        diverged : numpy.ndarray
+            ``(*grid_shape, seeds)`` int, the first non-finite round or -1.
+        num_workers, policy, grid, seeds, seed, metric_name, history, config
+            As the attributes of the same names (``config`` default: empty).
+        grid_shape : tuple of int
+            The grid's shape (``()`` without a grid).
+
+        Returns
+        -------
+        ~absjax.Result
+        """
         aggregated = rows.jobs_aggregated.astype(np.int64, copy=False)
         tau = rows.tau.astype(np.float64)
         tau[rows.tau >= UNBOUNDED] = np.inf
@@ -129,6 +158,14 @@ class Result:
     def to_dataframe(self) -> pd.DataFrame:
         """Tidy rows: one per (grid point, seed, logged round).
 
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``policy``, each grid name, ``seed``, every metric and
+            ``diverged``.
+
+        Examples
+        --------
         >>> import absjax
         >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
         ...                        "quadratic:dim=2", rounds=4, log_every=2)
@@ -142,6 +179,12 @@ class Result:
         """:meth:`to_dataframe`'s rows as an Arrow table, built without copying
         the metrics (what ``absjax simulate --out F.parquet`` writes).
 
+        Returns
+        -------
+        pyarrow.Table
+
+        Examples
+        --------
         >>> import absjax
         >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
         ...                        "quadratic:dim=2", rounds=4, log_every=2)
@@ -178,6 +221,12 @@ class Result:
         attributes (``config``, a JSON string, and flat scalars). The layout
         is in :mod:`absjax.store`; ``history`` is left out.
 
+        Returns
+        -------
+        xarray.Dataset
+
+        Examples
+        --------
         >>> import absjax
         >>> sim = absjax.Simulator(4, absjax.policies.k_async(2), "exp:rate=1",
         ...                        "quadratic:dim=2", rounds=4, log_every=2)
@@ -191,8 +240,20 @@ class Result:
 
     @classmethod
     def from_xarray(cls, ds) -> Result:
-        """The Result of a Dataset made by :meth:`to_xarray` (or joined or
-        sliced from such by xarray); ``history`` is ``None``."""
+        """The Result of a Dataset made by :meth:`to_xarray`.
+
+        The Dataset may also be joined or sliced from such by xarray.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A Dataset in :meth:`to_xarray`'s layout.
+
+        Returns
+        -------
+        ~absjax.Result
+            ``history`` is ``None``.
+        """
         return cls(**store.from_dataset(ds))
 
     def save(self, path: str | Path) -> Path:
@@ -200,14 +261,39 @@ class Result:
 
         The file holds :meth:`to_xarray`'s Dataset, zlib-compressed; read it
         with :func:`absjax.load` or ``xarray.open_dataset``. ``history`` is not
-        stored. Returns the path. Raises ``ValueError`` for another suffix.
+        stored.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The file to write, ending in ``.nc``.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        ValueError
+            For a suffix other than ``.nc``.
         """
         return store.save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
-        """The Result saved by :meth:`save` in ``path`` (``history`` is
-        ``None``)."""
+        """The Result saved by :meth:`save` in ``path``.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            A NetCDF file written by :meth:`save`.
+
+        Returns
+        -------
+        ~absjax.Result
+            ``history`` is ``None``.
+        """
         return cls(**store.load(path))
 
     @classmethod
@@ -222,6 +308,23 @@ class Result:
         apart from ``seed_offset``), and no seed index may repeat. The config
         is the first block's; ``history`` is dropped.
 
+        Parameters
+        ----------
+        results : sequence of ~absjax.Result
+            The blocks, in seed order.
+
+        Returns
+        -------
+        ~absjax.Result
+
+        Raises
+        ------
+        ValueError
+            If ``results`` is empty, the blocks differ in anything but their
+            seeds, or a seed index repeats.
+
+        Examples
+        --------
         >>> import absjax
         >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
         ...                        "quadratic:dim=2", rounds=4, log_every=2)
@@ -263,7 +366,13 @@ class Result:
         )
 
     def round_time(self) -> np.ndarray:
-        """Mean round length per seed, ``(*grid_shape, seeds)``."""
+        """Mean round length per seed.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(*grid_shape, seeds)``: final wall clock over rounds.
+        """
         return self.metrics["wall_clock"][..., -1] / self.metrics["round"][..., -1]
 
     def time_to_target(self, target: float, metric: str = "loss") -> np.ndarray:
@@ -271,13 +380,59 @@ class Result:
 
         The loss reaches it from above (``<=``), the test metric (an accuracy)
         from below (``>=``). ``inf`` where a finite run never reached it, ``nan``
-        for diverged seeds (left out, not counted as failures); shape
-        ``(*grid_shape, seeds)``.
+        for diverged seeds (left out, not counted as failures).
+
+        Parameters
+        ----------
+        target : float
+            The value to reach.
+        metric : str, default "loss"
+            ``"loss"`` or the test metric (:attr:`metric_name`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(*grid_shape, seeds)`` float.
+
+        Raises
+        ------
+        ValueError
+            If ``metric`` is neither the loss nor the test metric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import absjax
+        >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
+        ...                        "quadratic:dim=2", rounds=4, log_every=2)
+        >>> result = sim.run(seeds=3)
+        >>> t = result.time_to_target(np.inf)
+        >>> bool((t == result.wall_clock[:, 0]).all())
+        True
         """
         return self._first_crossing(target, metric, "wall_clock")
 
     def rounds_to_target(self, target: float, metric: str = "loss") -> np.ndarray:
-        """Communication rounds at the first crossing; see :meth:`time_to_target`."""
+        """Communication rounds at the first crossing; see :meth:`time_to_target`.
+
+        Parameters
+        ----------
+        target : float
+            The value to reach.
+        metric : str, default "loss"
+            ``"loss"`` or the test metric (:attr:`metric_name`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(*grid_shape, seeds)`` float: ``inf`` where never reached,
+            ``nan`` for diverged seeds.
+
+        Raises
+        ------
+        ValueError
+            If ``metric`` is neither the loss nor the test metric.
+        """
         return self._first_crossing(target, metric, "round")
 
     def _first_crossing(self, target, metric, at):
@@ -313,9 +468,39 @@ class Result:
         contributes at every point. Diverged seeds are left out (the count is
         in the ``seeds`` column). A gridded result needs ``grid_index``.
 
-        Returns:
-          DataFrame with columns ``x, mean, lower, upper, seeds``; the band is
-          ``mean +- 1.96 * standard error``.
+        Parameters
+        ----------
+        metric : str, default "loss"
+            The metric to average.
+        x : {"wall_clock", "round"}
+            The horizontal axis.
+        points : int, default 100
+            Points of the wall-clock grid (at least 2; the rounds axis uses
+            the logged rounds).
+        grid_index : tuple of int
+            One index per grid axis.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``x, mean, lower, upper, seeds``; the band is
+            ``mean +- 1.96 * standard error``.
+
+        Raises
+        ------
+        ValueError
+            For another ``x``, ``points < 2``, a ``grid_index`` that does not
+            select one grid point, or seeds whose wall-clock ranges do not
+            overlap.
+
+        Examples
+        --------
+        >>> import absjax
+        >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
+        ...                        "quadratic:dim=2", rounds=4, log_every=2)
+        >>> curve = sim.run(seeds=3).mean_curve(x="round")
+        >>> list(curve.columns), curve["round"].tolist()
+        (['round', 'mean', 'lower', 'upper', 'seeds'], [2.0, 4.0])
         """
         if x not in ("wall_clock", "round"):
             raise ValueError(f"x={x!r} must be 'wall_clock' or 'round'")
@@ -361,6 +546,23 @@ class Result:
         Timing, staleness and waste use every seed (their timing does not depend
         on the model); the final loss uses the non-diverged seeds only, and
         ``diverged`` counts the others. A gridded result needs ``grid_index``.
+
+        Parameters
+        ----------
+        grid_index : tuple of int
+            One index per grid axis.
+
+        Returns
+        -------
+        dict
+            ``seeds``, ``diverged``, ``staleness_max`` (ints) and
+            ``round_time``, ``staleness_mean``, ``wasted_per_round``,
+            ``final_loss`` as ``(mean, 95% half-width)`` pairs.
+
+        Raises
+        ------
+        ValueError
+            If ``grid_index`` does not select one grid point.
         """
         index = self._grid_point(grid_index)
         metrics = {name: values[index] for name, values in self.metrics.items()}
@@ -413,6 +615,32 @@ def _differences(a: Result, b: Result) -> list[str]:
 
 
 def load(path: str | Path) -> Result:
-    """The :class:`Result` saved by :meth:`Result.save` in the NetCDF file
-    ``path`` (``history`` is ``None``); see :mod:`absjax.store`."""
+    """The :class:`Result` saved by :meth:`Result.save` in a NetCDF file.
+
+    See :mod:`absjax.store` for the layout.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.nc`` file.
+
+    Returns
+    -------
+    ~absjax.Result
+        ``history`` is ``None``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import absjax
+    >>> sim = absjax.Simulator(4, absjax.policies.sync(), "exp:rate=1",
+    ...                        "quadratic:dim=2", rounds=4, log_every=2)
+    >>> result = sim.run(seeds=2)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = result.save(Path(tmp) / "run.nc")
+    ...     again = absjax.load(path)
+    >>> bool((again.loss == result.loss).all())
+    True
+    """
     return Result.load(path)

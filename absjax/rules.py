@@ -63,7 +63,37 @@ from absjax._validate import check_real
 
 
 class ServerView(NamedTuple):
-    """What the parameter server knows after a round: all that rules may read."""
+    """What the parameter server knows after a round: all that rules may read.
+
+    Parameters
+    ----------
+    round : jax.Array
+        ``()`` int32: aggregations so far (t + 1 after round t).
+    clock : jax.Array
+        ``()`` float: wall clock at the end of the round.
+    last_clock : jax.Array
+        ``()`` float: wall clock at the end of the round before.
+    k : jax.Array
+        ``()`` int32: K in force (the new K for a tau rule).
+    tau : jax.Array
+        ``()`` int32: staleness bound in force.
+    k0 : jax.Array
+        ``()`` int32: the initial K (params.k).
+    tau0 : jax.Array
+        ``()`` int32: the initial bound (params.tau).
+    loss : jax.Array
+        ``()`` float: the server's loss estimate (nan before round 0).
+    loss0 : jax.Array
+        ``()`` float: the first loss estimate (nan before round 0).
+    pushes : jax.Array
+        ``(N,)`` int32: updates aggregated from each worker so far.
+    job_time : jax.Array
+        ``(N,)`` float: duration of each worker's last finished job.
+    age : jax.Array
+        ``(N,)`` float: time since each worker's current job started.
+    staleness : jax.Array
+        ``(N,)`` int32: versions behind of each current job.
+    """
 
     round: jax.Array  # () int32, aggregations so far (t + 1 after round t)
     clock: jax.Array  # () float, wall clock at the end of the round
@@ -81,11 +111,24 @@ class ServerView(NamedTuple):
 
     @property
     def num_workers(self) -> int:
+        """N, the number of workers."""
         return self.pushes.shape[0]
 
     @classmethod
     def initial(cls, num_workers: int, k, tau) -> ServerView:
-        """The view at time 0, before any round (``job_time`` is nan)."""
+        """The view at time 0, before any round (``job_time`` is nan).
+
+        Parameters
+        ----------
+        num_workers : int
+            N.
+        k, tau : int or jax.Array
+            The initial K and bound.
+
+        Returns
+        -------
+        ~absjax.ServerView
+        """
         n = num_workers
         return cls(
             round=jnp.int32(0),
@@ -113,13 +156,41 @@ class Rule:
 
     @property
     def params(self) -> dict[str, jax.Array]:
+        """The rule's numbers as a dict of arrays (sweepable, vmappable)."""
         return {}
 
     def __call__(self, view: ServerView, params: dict[str, Any]) -> jax.Array:
+        """The value (K or tau) for the next round.
+
+        Parameters
+        ----------
+        view : ~absjax.ServerView
+            What the server knows after the round.
+        params : dict
+            The rule's numbers (``params``, or a grid's values).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` the new value (clipped by the engine to its range).
+        """
         raise NotImplementedError
 
     def check(self, params: dict[str, Any], low: int, high: int) -> None:
-        """Raises ``ValueError`` for numbers out of range (values in [low, high])."""
+        """Check the rule's numbers; its values must lie in ``[low, high]``.
+
+        Parameters
+        ----------
+        params : dict
+            The rule's numbers, possibly gridded.
+        low, high : int
+            The allowed range of the rule's values.
+
+        Raises
+        ------
+        ValueError
+            For numbers out of range.
+        """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +212,22 @@ class Schedule(Rule):
     is looked up at the end of round ``t``. For a K schedule ``values[0]``
     should equal the policy's initial K (checked).
 
+    Parameters
+    ----------
+    boundaries : tuple of float
+        Increasing finite switch points (wall clock or rounds).
+    values : tuple of int
+        One more value than boundaries.
+    by : {"clock", "round"}
+        What the boundaries measure.
+
+    Raises
+    ------
+    ValueError
+        For boundaries that do not increase, or the wrong number of values.
+
+    Examples
+    --------
     >>> s = Schedule(boundaries=(10.0, 20.0), values=(1, 2, 4))
     >>> v = ServerView.initial(8, 1, 0)
     >>> [int(s(v._replace(clock=jnp.asarray(c)), s.params)) for c in (5, 10, 25)]
@@ -211,7 +298,22 @@ class _LossRule(Rule):
     def target(
         self, view: ServerView, ratio: jax.Array, params: dict[str, Any]
     ) -> jax.Array:
-        """The new K (a float, at most ``N``) for ``ratio = max(F_0, 0) / F_t``."""
+        """The new K (a float, at most ``N``) for ``ratio = max(F_0, 0) / F_t``.
+
+        Parameters
+        ----------
+        view : ~absjax.ServerView
+            What the server knows after the round.
+        ratio : jax.Array
+            ``()`` float, ``max(F_0, 0) / F_t``.
+        params : dict
+            The rule's numbers.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float, the target K (nan: K unchanged).
+        """
         raise NotImplementedError
 
     def __call__(self, view, params):
@@ -237,6 +339,13 @@ class AdaSync(_LossRule):
     and ``F`` the server's loss estimate. K therefore never decreases and grows
     as the loss falls.
 
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        The period of the rule's wall-clock checks, ``> 0``.
+
+    Examples
+    --------
     >>> rule = AdaSync(t0=1.0)
     >>> view = ServerView.initial(8, 1, 0)._replace(
     ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(4.0), loss=jnp.asarray(1.0))
@@ -263,6 +372,13 @@ class LossRatio(_LossRule):
     open, docs/concepts.md#concepts-readings-k); it grows K
     linearly in the loss ratio where AdaSync grows it with its square root.
 
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        The period of the rule's wall-clock checks, ``> 0``.
+
+    Examples
+    --------
     >>> rule = LossRatio(t0=1.0)
     >>> view = ServerView.initial(8, 2, 0)._replace(
     ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(5.0), loss=jnp.asarray(2.0))
@@ -291,6 +407,13 @@ class ExpDelayRoot(_LossRule):
     the ABS paper leaves open, docs/concepts.md#concepts-readings-k); the
     search over the N candidates costs O(N) per evaluation.
 
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        The period of the rule's wall-clock checks, ``> 0``.
+
+    Examples
+    --------
     >>> rule = ExpDelayRoot(t0=1.0)
     >>> view = ServerView.initial(5, 2, 0)._replace(
     ...     clock=jnp.asarray(1.5), loss0=jnp.asarray(3.0), loss=jnp.asarray(1.0))
@@ -318,6 +441,13 @@ class StalenessBound(Rule):
     with ``kappa = 1`` a job is restarted when it
     is staler than K-async's mean staleness, and the bound shrinks as K grows.
 
+    Parameters
+    ----------
+    kappa : float, default 1.0
+        The factor, ``>= 0``.
+
+    Examples
+    --------
     >>> rule = StalenessBound(kappa=1.0)
     >>> view = ServerView.initial(8, 2, 0)
     >>> int(rule(view, rule.params))
@@ -349,6 +479,26 @@ class Function(Rule):
     ``numbers`` are the rule's numbers, passed to ``fn`` as ``params``
     (sweepable as ``policy.k_rule.NAME`` or ``policy.tau_rule.NAME``); set
     ``needs_loss=True`` if ``fn`` reads ``view.loss`` or ``view.loss0``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(view, params) -> value``, a pure JAX function.
+    numbers : dict, default {}
+        The rule's numbers.
+    needs_loss : bool, optional
+        Whether ``fn`` reads the loss estimate.
+
+    Raises
+    ------
+    ValueError
+        If ``fn`` is not callable or a number is not real.
+
+    Examples
+    --------
+    >>> rule = Function(lambda view, p: view.k + p["step"], {"step": 1.0})
+    >>> int(rule(ServerView.initial(8, 2, 0), rule.params))
+    3
     """
 
     fn: Callable[[ServerView, dict[str, Any]], jax.typing.ArrayLike] | None = None

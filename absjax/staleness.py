@@ -49,17 +49,42 @@ class Weight:
 
     @property
     def params(self) -> dict[str, Any]:
+        """The weight's numbers as a dict of arrays (sweepable as ``weight.NAME``)."""
         return {
             f.name: jnp.asarray(float(getattr(self, f.name)))
             for f in dataclasses.fields(self)
         }
 
     def __call__(self, s: jax.Array, params: dict[str, Any]) -> jax.Array:
+        """The weights ``omega(s)``.
+
+        Parameters
+        ----------
+        s : jax.Array
+            Integer staleness of each update.
+        params : dict
+            The weight's numbers (``params``, or a grid's values).
+
+        Returns
+        -------
+        jax.Array
+            Float weights, ``s``'s shape.
+        """
         raise NotImplementedError
 
     def check(self, params: dict[str, Any]) -> None:
-        """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
-        are outside the weight's ranges (the constructor's checks)."""
+        """Check the numbers ``params`` (a point of a grid) against the ranges.
+
+        Parameters
+        ----------
+        params : dict
+            The weight's numbers.
+
+        Raises
+        ------
+        ValueError
+            If they are outside the weight's ranges (the constructor's checks).
+        """
         type(self)(**{k: float(v) for k, v in params.items()})
 
 
@@ -85,7 +110,18 @@ class Inverse(Weight):
 
 @dataclasses.dataclass(frozen=True)
 class Polynomial(Weight):
-    """``omega(s) = (1 + s)^-a``."""
+    """``omega(s) = (1 + s)^-a``.
+
+    Parameters
+    ----------
+    a : float, default 0.5
+        The exponent, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range.
+    """
 
     a: float = 0.5
     name: ClassVar[str] = "polynomial"
@@ -99,7 +135,18 @@ class Polynomial(Weight):
 
 @dataclasses.dataclass(frozen=True)
 class Exponential(Weight):
-    """``omega(s) = exp(-a s)``."""
+    """``omega(s) = exp(-a s)``.
+
+    Parameters
+    ----------
+    a : float, default 0.5
+        The decay rate, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range.
+    """
 
     a: float = 0.5
     name: ClassVar[str] = "exponential"
@@ -113,7 +160,20 @@ class Exponential(Weight):
 
 @dataclasses.dataclass(frozen=True)
 class Threshold(Weight):
-    """``omega(s) = 1`` if ``s <= c`` else ``v``."""
+    """``omega(s) = 1`` if ``s <= c`` else ``v``.
+
+    Parameters
+    ----------
+    c : float, default 1.0
+        The staleness threshold, ``>= 0``.
+    v : float, default 0.0
+        The weight of staler updates, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range.
+    """
 
     c: float = 1.0
     v: float = 0.0
@@ -147,6 +207,18 @@ class Distance(Weight):
     read); the engine computes ``distance2`` only for weights with
     ``needs_distance = True``.
 
+    Parameters
+    ----------
+    c : float, default 0.01
+        ``C > 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range.
+
+    Examples
+    --------
     >>> w = distance(c=0.01)
     >>> d2 = jnp.array([0.0, 0.05, 1.0])
     >>> omega = w(jnp.array([0, 1, 2]), w.params, distance2=d2, lr=0.1)
@@ -293,11 +365,50 @@ REGISTRY: dict[str, Entry] = {
 
 
 def parse_weight(spec: str) -> Weight:
-    """Builds a weight from a SPEC such as ``"polynomial:a=0.5"``."""
+    """Builds a weight from a SPEC such as ``"polynomial:a=0.5"``.
+
+    Parameters
+    ----------
+    spec : str
+        ``"NAME:key=value,..."`` with NAME one of ``constant``, ``inverse``,
+        ``polynomial``, ``exponential``, ``threshold``, ``distance``.
+
+    Returns
+    -------
+    ~absjax.staleness.Weight
+
+    Raises
+    ------
+    ValueError
+        For an unknown weight or key, or a value out of range.
+
+    Examples
+    --------
+    >>> parse_weight("polynomial:a=0.5")
+    Polynomial(a=0.5)
+    """
     return build_from_spec(spec, REGISTRY, "staleness weight")
 
 
 def check_normalization(normalization: str) -> str:
+    """Check a normalisation of the aggregate.
+
+    Parameters
+    ----------
+    normalization : str
+        ``"count"`` (divide the weighted sum by the number of updates) or
+        ``"weight-sum"`` (by the sum of their weights).
+
+    Returns
+    -------
+    str
+        ``normalization``.
+
+    Raises
+    ------
+    ValueError
+        For another value.
+    """
     if normalization not in NORMALIZATIONS:
         raise ValueError(
             f"normalization={normalization!r} must be one of {NORMALIZATIONS}"

@@ -56,30 +56,45 @@ class Delay:
     (``SimState.slow``) and draws it with :meth:`chain`. The defaults ``p = 0``
     (never slow) and ``markov_factor = 1`` leave every duration unchanged.
 
-    Attributes:
-      compute: law of the computation time of a job.
-      upload: law of the time to push an update (``None``: instantaneous).
-      download: law of the time to pull the model (``None``: instantaneous).
-      speeds: per-worker slowdown factors: ``"none"`` (all 1), ``"sqrt"``
-        (worker ``i`` is ``sqrt(i + 1)`` times slower, Tyurin & Richtarik
-        arXiv 2305.12387), ``"random"`` (``exp(speed_spread * Z_i)`` drawn once
-        per seed, the "fixed computation model"), or a tuple of given factors.
-      speed_spread: log-scale spread of the ``"random"`` speeds.
-      straggler_prob: probability that a job is a random straggler.
-      straggler_factor: slowdown factor of a straggling job.
-      markov_slow: ``p``, probability that a normal worker's next job is slow.
-      markov_recover: ``q``, probability that a slow worker's next job is
-        normal (default 1: a slow spell lasts one job).
-      markov_factor: slowdown factor of the compute time of a slow job.
-      startup: when each worker's first job can finish at the earliest: a
-        law drawn once per worker and seed, a tuple of per-worker times, or
-        ``None`` (all 0). Every worker pulls ``w_0`` at time 0 and its first
-        update arrives at ``startup_i + X`` (a start-up such as launching the
-        process and loading the data, spent before the first gradient on
-        ``w_0``), so a late worker's first update is stale.
-      first_job: law of the compute time of a worker's first job (``None``:
-        ``compute``'s), e.g. a slower first step (compilation, warm caches).
+    Attributes
+    ----------
+    compute : ~absjax.delays.Law
+        Law of the computation time of a job.
+    upload : ~absjax.delays.Law, optional
+        Law of the time to push an update (``None``: instantaneous).
+    download : ~absjax.delays.Law, optional
+        Law of the time to pull the model (``None``: instantaneous).
+    speeds : str or tuple, default 'none'
+        Per-worker slowdown factors: ``"none"`` (all 1), ``"sqrt"`` (worker ``i`` is
+        ``sqrt(i + 1)`` times slower, Tyurin & Richtarik arXiv 2305.12387), ``"random"``
+        (``exp(speed_spread * Z_i)`` drawn once per seed, the "fixed computation
+        model"), or a tuple of given factors.
+    speed_spread : float, default 0.5
+        Log-scale spread of the ``"random"`` speeds.
+    straggler_prob : float, default 0.0
+        Probability that a job is a random straggler.
+    straggler_factor : float, default 1.0
+        Slowdown factor of a straggling job.
+    markov_slow : float, default 0.0
+        ``p``, probability that a normal worker's next job is slow.
+    markov_recover : float, default 1.0
+        ``q``, probability that a slow worker's next job is normal (default 1: a slow
+        spell lasts one job).
+    markov_factor : float, default 1.0
+        Slowdown factor of the compute time of a slow job.
+    startup : ~absjax.delays.Law or tuple of float, optional
+        When each worker's first job can finish at the earliest: a law drawn once per
+        worker and seed, a tuple of per-worker times, or ``None`` (all 0). Every
+        worker pulls ``w_0`` at time 0 and its first update arrives at
+        ``startup_i + X`` (a start-up such as launching the process and loading the
+        data, spent before the first gradient on ``w_0``), so a late worker's first
+        update is stale.
+    first_job : ~absjax.delays.Law, optional
+        Law of the compute time of a worker's first job (``None``: ``compute``'s),
+        e.g. a slower first step (compilation, warm caches).
 
+    Examples
+    --------
     >>> from absjax.delays import exponential
     >>> d = Delay(exponential(rate=2.0), straggler_prob=0.1, straggler_factor=5)
     >>> round(float(d.mean(d.params)), 6)  # 0.5 * (0.9 + 0.1 * 5)
@@ -150,8 +165,18 @@ class Delay:
         object.__setattr__(self, "startup", times)
 
     def check(self, params: Params) -> None:
-        """Raises ``ValueError`` if the numbers ``params`` (a point of a grid)
-        are outside their ranges: each law's, and the modifiers'."""
+        """Check the numbers ``params`` (a point of a grid) against their ranges.
+
+        Parameters
+        ----------
+        params : dict
+            The numbers, as ``params``.
+
+        Raises
+        ------
+        ValueError
+            If a number is outside its range: each law's, and the modifiers'.
+        """
         for name, law in self._laws():
             law.check(params[name])
         _check_modifiers({name: float(params[name]) for name in MODIFIERS})
@@ -205,8 +230,18 @@ class Delay:
         )
 
     def check_workers(self, num_workers: int) -> None:
-        """Raises ``ValueError`` if given speeds or a per-worker trace do not
-        match ``num_workers``."""
+        """Check that given speeds or a per-worker trace match ``num_workers``.
+
+        Parameters
+        ----------
+        num_workers : int
+            N, the simulation's number of workers.
+
+        Raises
+        ------
+        ValueError
+            If given speeds or a per-worker trace do not match ``num_workers``.
+        """
         if isinstance(self.startup, tuple) and len(self.startup) != num_workers:
             raise ValueError(
                 f"startup has {len(self.startup)} times; it needs one per "
@@ -235,16 +270,48 @@ class Delay:
     def check_rounds(
         self, rounds: int, k: int, every_worker: bool, draws: int = 1
     ) -> None:
-        """Refuses a run that needs more rows than a stopping replay holds
-        (``absjax.delays.replay.check_rounds``): ``rounds`` rounds of at least
-        ``k`` arrivals, ``every_worker`` when every worker starts one job a
-        round (sync, K-sync), ``draws`` rows per compute job."""
+        """Refuses a run that needs more rows than a stopping replay holds.
+
+        The check of ``absjax.delays.replay.check_rounds`` over this delay
+        model's laws.
+
+        Parameters
+        ----------
+        rounds : int
+            The rounds of the run, each aggregating at least ``k`` arrivals.
+        k : int
+            The arrivals each round aggregates at least (K).
+        every_worker : bool
+            Whether every worker starts one job a round (sync, K-sync).
+        draws : int, default 1
+            Rows per compute job.
+
+        Raises
+        ------
+        ValueError
+            A replay with ``end="stop"`` whose columns are too short.
+        """
         check_rounds(self._laws(), rounds, k, every_worker, draws)
 
     def startup_times(self, key: jax.Array, params: Params, num_workers: int):
-        """Per-worker start-up times, shape ``(num_workers,)`` (``None``
-        without a start-up); a law's are drawn once per seed from
-        ``fold_in(key, STARTUP_STREAM)``, ``key`` the seed's speed key."""
+        """Per-worker start-up times, shape ``(num_workers,)``.
+
+        A law's are drawn once per seed from ``fold_in(key, STARTUP_STREAM)``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The seed's speed key.
+        params : dict
+            The numbers (``params``).
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        jax.Array or None
+            ``(num_workers,)`` float, or ``None`` without a start-up.
+        """
         if self.startup is None:
             return None
         if not isinstance(self.startup, Law):
@@ -257,6 +324,20 @@ class Delay:
         """Per-worker slowdown factors, shape ``(num_workers,)``.
 
         Random speeds are drawn once per seed from ``key``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The seed's speed key.
+        params : dict
+            The numbers (``params``).
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        jax.Array
+            ``(num_workers,)`` float.
         """
         if isinstance(self.speeds, tuple):
             return jnp.asarray(self.speeds)
@@ -270,7 +351,18 @@ class Delay:
     @staticmethod
     def stationary_slow(params: Params) -> jax.Array:
         """``p / (p + q)``: the chain's long-run fraction of slow jobs (0 if
-        ``p = 0``)."""
+        ``p = 0``).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (``params``).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         p, q = params["markov_slow"], params["markov_recover"]
         return jnp.where(p > 0, p / jnp.where(p > 0, p + q, 1.0), 0.0)
 
@@ -288,6 +380,22 @@ class Delay:
         the one :meth:`sample` takes; the chain uses its own stream
         ``fold_in(key, CHAIN_STREAM)``, so the other draws do not change.
         With ``markov_slow = 0`` no job is ever slow, and nothing is drawn.
+
+        Parameters
+        ----------
+        key : jax.Array
+            The jobs' key.
+        params : dict
+            The numbers (``params``).
+        shape : sequence of int
+            The jobs' shape.
+        previous : jax.Array, optional
+            Bool, each worker's state at its previous job.
+
+        Returns
+        -------
+        jax.Array
+            Bool of shape ``shape``.
         """
 
         def draw():
@@ -325,11 +433,37 @@ class Delay:
         :class:`Trace` whose durations to draw; ``None`` draws pooled. ``slow``
         (bool, the shape of ``speed``) is the jobs' chain state from
         :meth:`chain`: every step of a slow job is ``markov_factor`` slower.
-        ``job`` (int, the shape of ``speed``) numbers each job in its worker's
-        sequence and ``seed_key`` is the seed's key, for a replayed
-        :class:`Trace` (``mode="replay"``); with summed local steps, job ``k``
-        replays the compute rows ``k U, ..., k U + U - 1``. ``first`` draws
-        the compute time from ``first_job`` when it is set (the initial jobs).
+
+        Parameters
+        ----------
+        key : jax.Array
+            The jobs' key.
+        params : dict
+            The numbers (``params``).
+        speed : jax.Array
+            The workers' slowdown factors; its shape is the output's.
+        steps : int, default 1
+            Local SGD steps per job.
+        local_duration : {"sum", "scaled"}
+            How the steps' compute times combine.
+        worker : jax.Array, optional
+            Worker indices, for a per-worker :class:`Trace`.
+        slow : jax.Array, optional
+            The jobs' chain states.
+        job : jax.Array, optional
+            Each job's number in its worker's sequence (the shape of ``speed``), for
+            a replayed :class:`Trace` (``mode="replay"``); with summed local steps,
+            job ``k`` replays the compute rows ``k U, ..., k U + U - 1``.
+        seed_key : jax.Array, optional
+            The seed's key (a replay's offset).
+        first : bool, optional
+            Draw the compute time from ``first_job`` when it is set (the initial
+            jobs).
+
+        Returns
+        -------
+        jax.Array
+            Durations, ``speed``'s shape.
         """
         key_compute, key_straggle, key_up, key_down = jax.random.split(key, 4)
         shape = jnp.shape(speed)
@@ -384,7 +518,20 @@ class Delay:
 
     def mean(self, params: Params, speed: float = 1.0) -> jax.Array:
         """Mean duration of a job of a worker with the given speed factor
-        (pooled over the workers of a trace; stationary chain)."""
+        (pooled over the workers of a trace; stationary chain).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (``params``).
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         first, _ = self._factors(params)
         mean = speed * self.compute.mean(params["compute"]) * first
         for name in ("upload", "download"):
@@ -394,7 +541,20 @@ class Delay:
         return mean
 
     def variance(self, params: Params, speed: float = 1.0) -> jax.Array:
-        """Variance of a job's duration (a straggler mixture, plus communication)."""
+        """Variance of a job's duration (a straggler mixture, plus communication).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (``params``).
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         first, second = self._factors(params)
         mu = self.compute.mean(params["compute"])
         moment2 = self.compute.variance(params["compute"]) + mu**2
@@ -407,7 +567,27 @@ class Delay:
         return var
 
     def cdf(self, params: Params, x: jax.typing.ArrayLike, speed: float = 1.0):
-        """CDF of a job's duration; needs no communication time (no closed form)."""
+        """CDF of a job's duration; needs no communication time (no closed form).
+
+        Parameters
+        ----------
+        params : dict
+            The numbers (``params``).
+        x : jax.typing.ArrayLike
+            Where to evaluate it.
+        speed : float, default 1.0
+            The worker's slowdown factor.
+
+        Returns
+        -------
+        jax.Array
+            ``P(duration <= x)``, ``x``'s shape.
+
+        Raises
+        ------
+        NotImplementedError
+            With upload or download time.
+        """
         if self.upload is not None or self.download is not None:
             raise NotImplementedError(
                 "the CDF of compute + communication time is a "

@@ -40,7 +40,19 @@ def _standard_exponential(key: jax.Array, shape) -> jax.Array:
 
 @dataclasses.dataclass(frozen=True)
 class Law:
-    """Base class of the duration laws; subclasses are frozen dataclasses."""
+    """Base class of the duration laws; subclasses are frozen dataclasses.
+
+    Subclasses implement :meth:`sample`, :meth:`mean`, :meth:`variance` and
+    :meth:`cdf` as pure functions of the numbers ``params``, so that they can be
+    traced and vmapped over a grid.
+
+    Examples
+    --------
+    >>> from absjax import delays
+    >>> law = delays.exponential(rate=2.0)
+    >>> float(law.mean(law.params)), law.spec()
+    (0.5, 'exp:rate=2.0')
+    """
 
     name: ClassVar[str]
     closed_form_order_stats: ClassVar[bool] = False
@@ -54,19 +66,84 @@ class Law:
         }
 
     def sample(self, key: jax.Array, params: Params, shape: Sequence[int]) -> jax.Array:
+        """Independent durations drawn from the law.
+
+        Parameters
+        ----------
+        key : jax.Array
+            A typed PRNG key.
+        params : dict
+            The law's numbers (``params``, or a grid's values).
+        shape : sequence of int
+            The shape of the draws.
+
+        Returns
+        -------
+        jax.Array
+            Durations of shape ``shape``.
+        """
         raise NotImplementedError
 
     def mean(self, params: Params) -> jax.Array:
+        """The law's mean (``inf`` where it is infinite).
+
+        Parameters
+        ----------
+        params : dict
+            The law's numbers (``params``, or a grid's values).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         raise NotImplementedError
 
     def variance(self, params: Params) -> jax.Array:
+        """The law's variance (``inf`` where it is infinite).
+
+        Parameters
+        ----------
+        params : dict
+            The law's numbers (``params``, or a grid's values).
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         raise NotImplementedError
 
     def cdf(self, params: Params, x: jax.typing.ArrayLike) -> jax.Array:
+        """The cumulative distribution function ``P(X <= x)``.
+
+        Parameters
+        ----------
+        params : dict
+            The law's numbers (``params``, or a grid's values).
+        x : jax.typing.ArrayLike
+            Where to evaluate it.
+
+        Returns
+        -------
+        jax.Array
+            ``F(x)``, ``x``'s shape.
+        """
         raise NotImplementedError
 
     def check(self, params: Params) -> None:
-        """Raises ``ValueError`` if ``params`` are outside the law's ranges."""
+        """Check numbers against the law's ranges.
+
+        Parameters
+        ----------
+        params : dict
+            The law's numbers (``params``, or a grid's values).
+
+        Raises
+        ------
+        ValueError
+            If ``params`` are outside the law's ranges.
+        """
         type(self)(**{k: float(v) for k, v in params.items()})
 
     def spec(self) -> str:
@@ -79,7 +156,18 @@ class Law:
 
 @dataclasses.dataclass(frozen=True)
 class Exponential(Law):
-    """Exponential durations with the given ``rate`` (mean ``1/rate``)."""
+    """Exponential durations with the given ``rate`` (mean ``1/rate``).
+
+    Parameters
+    ----------
+    rate : float, default 1.0
+        The rate, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     rate: float = 1.0
     name: ClassVar[str] = "exp"
@@ -107,6 +195,18 @@ class ShiftedExponential(Law):
     """``shift + Exponential(rate)``: a minimum compute time plus a random tail.
 
     Lee et al. (arXiv 1512.02673), Dutta et al. (arXiv 1803.01113).
+
+    Parameters
+    ----------
+    shift : float, default 0.5
+        The minimum duration, ``>= 0``.
+    rate : float, default 1.0
+        The rate of the tail, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
     """
 
     shift: float = 0.5
@@ -142,6 +242,18 @@ class Pareto(Law):
     so the tail is cut at ``scale * 2^(23/alpha)``: for ``alpha`` near 1 that
     removes a noticeable part of the mean (about 23% at ``alpha = 1.1``); enable
     ``jax_enable_x64`` (grid ``2^-52``) for such tails.
+
+    Parameters
+    ----------
+    scale : float, default 1.0
+        The minimum duration, ``> 0``.
+    alpha : float, default 2.5
+        The tail index, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
     """
 
     scale: float = 1.0
@@ -176,7 +288,20 @@ class Pareto(Law):
 
 @dataclasses.dataclass(frozen=True)
 class LogNormal(Law):
-    """``exp(mu + sigma * Z)`` with standard normal ``Z``."""
+    """``exp(mu + sigma * Z)`` with standard normal ``Z``.
+
+    Parameters
+    ----------
+    mu : float, default 0.0
+        Mean of the underlying normal.
+    sigma : float, default 0.5
+        Standard deviation of the underlying normal, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     mu: float = 0.0
     sigma: float = 0.5
@@ -204,7 +329,20 @@ class LogNormal(Law):
 
 @dataclasses.dataclass(frozen=True)
 class Gamma(Law):
-    """Gamma durations with ``shape`` k and ``scale`` theta (mean k theta)."""
+    """Gamma durations with ``shape`` k and ``scale`` theta (mean k theta).
+
+    Parameters
+    ----------
+    shape : float, default 2.0
+        The shape k, ``> 0``.
+    scale : float, default 0.5
+        The scale theta, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     shape: float = 2.0
     scale: float = 0.5
@@ -230,7 +368,20 @@ class Gamma(Law):
 
 @dataclasses.dataclass(frozen=True)
 class Weibull(Law):
-    """Weibull durations ``P(X > x) = exp(-(x / scale)^shape)``."""
+    """Weibull durations ``P(X > x) = exp(-(x / scale)^shape)``.
+
+    Parameters
+    ----------
+    shape : float, default 1.5
+        The shape, ``> 0``.
+    scale : float, default 1.0
+        The scale, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     shape: float = 1.5
     scale: float = 1.0
@@ -259,7 +410,20 @@ class Weibull(Law):
 
 @dataclasses.dataclass(frozen=True)
 class Uniform(Law):
-    """Uniform durations on ``[low, high)``."""
+    """Uniform durations on ``[low, high)``.
+
+    Parameters
+    ----------
+    low : float, default 0.5
+        The lower end, ``>= 0``.
+    high : float, default 1.5
+        The upper end, ``> low``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     low: float = 0.5
     high: float = 1.5
@@ -288,7 +452,18 @@ class Uniform(Law):
 
 @dataclasses.dataclass(frozen=True)
 class Constant(Law):
-    """Every job takes exactly ``value`` (ties are broken by worker index)."""
+    """Every job takes exactly ``value`` (ties are broken by worker index).
+
+    Parameters
+    ----------
+    value : float, default 1.0
+        The duration, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range (the message names it).
+    """
 
     value: float = 1.0
     name: ClassVar[str] = "constant"

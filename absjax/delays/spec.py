@@ -94,6 +94,25 @@ def parse_law(spec: str) -> Law:
     (a relative path is taken from the working directory; it may not hold a
     comma); ``mode=replay`` replays each worker's column in order, with
     ``end=cycle|stop`` and ``start=ROW|random``.
+
+    Parameters
+    ----------
+    spec : str
+        ``"NAME:key=value,..."``, NAME one of ``LAWS`` or ``trace``.
+
+    Returns
+    -------
+    ~absjax.delays.Law
+
+    Raises
+    ------
+    ValueError
+        For an unknown law, an unknown key or a value out of range.
+
+    Examples
+    --------
+    >>> parse_law("pareto:scale=1,alpha=2.5")
+    Pareto(scale=1.0, alpha=2.5)
     """
     return build_from_spec(spec, LAW_REGISTRY, "delay law")
 
@@ -134,6 +153,32 @@ def parse_delay(
     ``"trace:path=durations.csv,markov_slow=0.01,markov_recover=0.2,
     markov_factor=3"``.
 
+    Parameters
+    ----------
+    spec : str
+        The compute law's SPEC, optionally followed by modifiers.
+    upload : str, optional
+        SPEC of the upload time's law (``None``: instantaneous).
+    download : str, optional
+        SPEC of the download time's law (``None``: instantaneous).
+    startup : str, optional
+        A law SPEC or per-worker times separated by ``;``
+        (:func:`parse_startup`; ``None``: every worker starts at 0).
+    first_job : str, optional
+        SPEC of the law of a worker's first compute time (``None``: the
+        compute law's).
+
+    Returns
+    -------
+    ~absjax.Delay
+
+    Raises
+    ------
+    ValueError
+        For an unknown law or key, or a value out of range.
+
+    Examples
+    --------
     >>> parse_delay("exp:rate=2,straggler_prob=0.1,straggler_factor=4").compute
     Exponential(rate=2.0)
     """
@@ -159,7 +204,27 @@ def parse_delay(
 
 
 def as_delay(delay: Delay | Law | str) -> Delay:
-    """Accepts a :class:`Delay`, a bare law or a SPEC string."""
+    """Accepts a :class:`Delay`, a bare law or a SPEC string.
+
+    Parameters
+    ----------
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
+        The delay model, a bare law (no stragglers, no communication) or a SPEC.
+
+    Returns
+    -------
+    ~absjax.Delay
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a bad SPEC.
+
+    Examples
+    --------
+    >>> as_delay("exp:rate=2").compute
+    Exponential(rate=2.0)
+    """
     if isinstance(delay, Delay):
         return delay
     if isinstance(delay, str):

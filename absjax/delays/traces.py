@@ -64,19 +64,28 @@ class Trace(Law):
     warns about the seeds that ran out. With ``U`` local steps whose
     durations are summed, a job takes ``U`` consecutive rows.
 
-    Attributes:
-      durations: one tuple of durations (``>= 0``, finite) per worker, or one
-        in all for a pooled trace.
-      pooled: whether all jobs draw from all durations; ``None`` (the
-        default) means pooled exactly when ``durations`` is a flat list.
-      path: the file it was read from (``None`` for arrays).
-      format: the ``format`` it was read with.
-      mode: ``"resample"`` (i.i.d. draws) or ``"replay"`` (in order).
-      end: a replay past a column's end: ``"cycle"`` or ``"stop"``.
-      start: the row at which every seed's replay starts (``None``: a
-        random offset per seed); a swept number (``delay.compute.start``,
-        ``-1`` for random).
+    Attributes
+    ----------
+    durations : sequence of sequence of float
+        One tuple of durations (``>= 0``, finite) per worker, or one in all for a pooled
+        trace.
+    pooled : bool, optional
+        Whether all jobs draw from all durations; ``None`` (the default) means pooled
+        exactly when ``durations`` is a flat list.
+    path : str, optional
+        The file it was read from (``None`` for arrays).
+    format : str, default 'auto'
+        The ``format`` it was read with.
+    mode : {"resample", "replay"}
+        ``"resample"`` (i.i.d. draws) or ``"replay"`` (in order).
+    end : {"cycle", "stop"}
+        A replay past a column's end.
+    start : int, optional
+        The row at which every seed's replay starts (``None``: a random offset per
+        seed); a swept number (``delay.compute.start``, ``-1`` for random).
 
+    Examples
+    --------
     >>> law = Trace([[1.0, 3.0], [2.0]])
     >>> law.workers, float(law.mean(law.params))  # (1 + 3 + 2) / 3
     (2, 2.0)
@@ -183,7 +192,24 @@ class Trace(Law):
         ``format``: ``"auto"`` (detected; a single-column list is pooled),
         ``"wide"``, ``"long"`` or ``"pooled"`` (any layout, all durations
         pooled); ``mode``, ``end`` and ``start`` as for :class:`Trace`.
-        Raises ``ValueError`` naming the file.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The CSV file.
+        format : {"auto", "wide", "long", "pooled"}
+            Its layout.
+        mode, end, start
+            As for :class:`Trace`.
+
+        Returns
+        -------
+        ~absjax.delays.Trace
+
+        Raises
+        ------
+        ValueError
+            For a file that cannot be read as a trace (the message names it).
         """
         columns, pooled = read_trace(path, None, format)
         return cls(
@@ -254,17 +280,43 @@ class Trace(Law):
                 )
 
     def offset(self, seed_key: jax.Array, params: Params) -> jax.Array:
-        """The row at which a seed's replay starts: ``params["start"]``, or
-        when it is ``-1`` a uniform draw in ``[0, min(lengths))`` from
-        ``fold_in(seed_key, OFFSET_STREAM)``."""
+        """The row at which a seed's replay starts.
+
+        Parameters
+        ----------
+        seed_key : jax.Array
+            The seed's key.
+        params : dict
+            The trace's numbers.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` int32: ``params["start"]``, or when it is ``-1`` a uniform draw in
+            ``[0, min(lengths))`` from ``fold_in(seed_key, OFFSET_STREAM)``.
+        """
         lengths, start = params["lengths"], params["start"]
         key = jax.random.fold_in(seed_key, OFFSET_STREAM)
         random = jax.random.randint(key, (), 0, jnp.min(lengths))
         return jnp.where(start >= 0, start, random).astype(jnp.int32)
 
     def replay(self, params: Params, worker, position) -> jax.Array:
-        """The durations at rows ``position`` (int, any shape) of the columns
-        ``worker`` (broadcast to it), past a column's end as ``end`` says."""
+        """The durations at given rows of given columns.
+
+        Parameters
+        ----------
+        params : dict
+            The trace's numbers.
+        worker : jax.Array
+            The columns (broadcast to ``position``).
+        position : jax.Array
+            The rows (int, any shape); past a column's end as ``end`` says.
+
+        Returns
+        -------
+        jax.Array
+            Durations of ``position``'s shape.
+        """
         table, lengths = params["table"], params["lengths"]
         row = jnp.broadcast_to(jnp.asarray(worker), jnp.shape(position))
         length = lengths[row]
@@ -277,10 +329,29 @@ class Trace(Law):
         """Draws of the given shape; ``worker`` (broadcast to ``shape``) picks
         each draw's column, ``None`` (or a pooled trace) draws from all.
 
-        A replay takes no random draw but the rows ``offset + job`` (``job``:
-        the jobs' numbers in their workers' sequences, broadcast to
-        ``shape``); ``seed_key`` gives the seed's offset (:meth:`offset`;
-        ``None`` with a given ``start``: start there).
+        A replay takes no random draw but the rows ``offset + job``.
+
+        Parameters
+        ----------
+        key : jax.Array
+            A typed PRNG key.
+        params : dict
+            The trace's numbers (``table`` and ``lengths``).
+        shape : sequence of int
+            The shape of the draws.
+        worker : jax.Array, optional
+            Worker indices, broadcast to ``shape``.
+        job : jax.Array, optional
+            A replay's jobs' numbers in their workers' sequences, broadcast to
+            ``shape``.
+        seed_key : jax.Array, optional
+            The seed's key, which gives a replay's offset (:meth:`offset`; ``None``
+            with a given ``start``: start there).
+
+        Returns
+        -------
+        jax.Array
+            Durations of shape ``shape``.
         """
         table, lengths = params["table"], params["lengths"]
         if self.replays:

@@ -27,6 +27,19 @@ class Ensemble:
     optimizer, even N); each member's numbers are bit-identical to its own
     :meth:`Simulator.run` with the same ``chunk``.
 
+    Parameters
+    ----------
+    simulators : sequence of ~absjax.Simulator
+        The members, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``simulators`` is empty or holds something other than a
+        :class:`~absjax.Simulator`.
+
+    Examples
+    --------
     >>> from absjax import delays, objectives, policies
     >>> sims = [
     ...     Simulator(4, p, delays.exponential(1.0), objectives.quadratic(dim=3),
@@ -66,6 +79,34 @@ class Ensemble:
         ``params`` and ``grids`` hold one entry per member (``None``: its
         defaults, no grid), as in :meth:`Simulator.run`; ``chunk="auto"`` is
         the smallest of the members' automatic chunks.
+
+        Parameters
+        ----------
+        seeds : int, default 1
+            Number of Monte-Carlo seeds (the same for every member).
+        seed : int, default 0
+            Base seed.
+        params : sequence of ~absjax.SimParams or None, optional
+            One entry per member (``None``: its defaults).
+        grids : sequence of dict or None, optional
+            One grid per member (``None``: no grid).
+        history : bool, optional
+            Also return per-round diagnostics and models.
+        seed_offset : int, default 0
+            Index of the first seed.
+        chunk : int or "auto"
+            Seeds vmapped together.
+
+        Returns
+        -------
+        list of ~absjax.Result
+            One per member, in order.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` or ``grids`` does not have one entry per member, or
+            a member's arguments are out of range.
         """
         m = len(self.simulators)
         params = [None] * m if params is None else list(params)

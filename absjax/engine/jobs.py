@@ -58,7 +58,17 @@ def root_key(seed: int) -> jax.Array:
 
 
 class RunKeys(NamedTuple):
-    """The keys of one seed, from which every job's randomness derives."""
+    """The keys of one seed, from which every job's randomness derives.
+
+    Parameters
+    ----------
+    speed : jax.Array
+        Per-worker speeds ("random" speeds).
+    delay : jax.Array
+        Durations: fold_in(delay, r + 1) for round r.
+    batch : jax.Array
+        Samples: fold_in(fold_in(batch, r + 1), slot * N + i).
+    """
 
     speed: jax.Array  # per-worker speeds ("random" speeds)
     delay: jax.Array  # durations: fold_in(delay, r + 1) for round r
@@ -97,18 +107,27 @@ def job_round(read: jax.Array, slot: jax.Array) -> jax.Array:
 class Jobs:
     """What a job draws, computes and weighs; built once by the Simulator.
 
-    Attributes:
-      num_workers: N.
-      capacity: static number of arrivals a round can aggregate (``k_max``).
-      delay: the :class:`~absjax.delays.Delay` model.
-      objective: the :class:`~absjax.objectives.Objective`.
-      weight: the staleness weight ``omega``.
-      local_steps: U local SGD steps per job.
-      local_duration: ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
-      observe_loss: whether jobs compute their first minibatch's loss (a rule
-        reads the server's minibatch loss estimate).
-      store: where the models that jobs read are kept
-        (:mod:`absjax.engine.models`).
+    Attributes
+    ----------
+    num_workers : int
+        N.
+    capacity : int
+        Static number of arrivals a round can aggregate (``k_max``).
+    delay : ~absjax.Delay
+        The :class:`~absjax.delays.Delay` model.
+    objective : ~absjax.objectives.Objective
+        The :class:`~absjax.objectives.Objective`.
+    weight : ~absjax.staleness.Weight
+        The staleness weight ``omega``.
+    local_steps : int, default 1
+        U local SGD steps per job.
+    local_duration : {"sum", "scaled"}
+        ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
+    observe_loss : bool, optional
+        Whether jobs compute their first minibatch's loss (a rule reads the
+        server's minibatch loss estimate).
+    store : object
+        Where the models that jobs read are kept (``absjax.engine.models``).
     """
 
     num_workers: int
@@ -131,9 +150,35 @@ class Jobs:
         arange(N)`` have shape ``(N,)``); mid-round slot ``j`` draws one job
         (``speed`` is that worker's factor, ``worker`` its index).
         ``previous`` holds the workers' chain states at their previous jobs
-        (``None`` at time 0: the stationary law). ``job`` numbers the jobs in
-        their workers' sequences (0: a worker's first), which a replayed
-        trace reads (:class:`~absjax.delays.Trace`, ``mode="replay"``).
+        (``None`` at time 0: the stationary law).
+
+        Parameters
+        ----------
+        keys : ~absjax.engine.RunKeys
+            The seed's keys.
+        r : int or jax.Array
+            The round in which the jobs start (``-1``: time 0).
+        slot : int or jax.Array
+            0 at the round's end, ``j`` for the ``j``-th mid-round restart.
+        params : ~absjax.SimParams
+            The numbers.
+        speed : jax.Array
+            The workers' slowdown factors (``(N,)`` or ``()``).
+        worker : jax.Array
+            The workers' indices (same shape).
+        previous : jax.Array or None
+            The chain states at the workers' previous jobs.
+        job : jax.Array, optional
+            The jobs' numbers in their workers' sequences (0: a worker's first),
+            which a replayed trace reads (:class:`~absjax.delays.Trace`,
+            ``mode="replay"``).
+
+        Returns
+        -------
+        duration : jax.Array
+            The jobs' durations.
+        slow : jax.Array
+            The jobs' chain states (bool).
         """
         order = {}
         if self.delay.replays:
@@ -156,8 +201,25 @@ class Jobs:
         return duration, slow
 
     def samples(self, keys: RunKeys, r, slot, worker, data):
-        """The samples of job ``(r, slot, worker)``: one minibatch, or with U
-        local steps U stacked ones (step ``j`` from ``fold_in(key, j)``)."""
+        """The samples of job ``(r, slot, worker)``.
+
+        One minibatch, or with U local steps U stacked ones (step ``j`` from
+        ``fold_in(key, j)``).
+
+        Parameters
+        ----------
+        keys : ~absjax.engine.RunKeys
+            The seed's keys.
+        r, slot, worker : int or jax.Array
+            The job: its round, slot and worker.
+        data : dict
+            The objective's data.
+
+        Returns
+        -------
+        object
+            The objective's batch pytree (leading axis U with local steps).
+        """
         key = jax.random.fold_in(keys.batch, r + 1)
         key = jax.random.fold_in(key, slot * self.num_workers + worker)
         key = jax.random.wrap_key_data(
@@ -176,6 +238,22 @@ class Jobs:
         is ``sum_j g(v_j)``; ``local_lr`` is the policy's, or the server's
         ``params.lr`` when the policy leaves it unset. The loss is computed
         only if a rule reads it.
+
+        Parameters
+        ----------
+        params : ~absjax.SimParams
+            The numbers.
+        model : object
+            The model pytree the job read.
+        samples : object
+            The job's samples (:meth:`samples`).
+
+        Returns
+        -------
+        update : object
+            The update pytree.
+        loss : jax.Array
+            ``()``: the first sample's loss (0 when no rule reads it).
         """
         data, objective = params.data, self.objective
         if self.local_steps == 1:
@@ -199,14 +277,47 @@ class Jobs:
         return update, loss
 
     def models_read(self, workers, which: jax.Array, w):
-        """The models that the jobs of workers ``which`` read (stacked), from
-        the store (``w``: the server's current model)."""
+        """The models that the jobs of workers ``which`` read, from the store.
+
+        Parameters
+        ----------
+        workers : ~absjax.policies.Workers
+            Every worker's current job.
+        which : jax.Array
+            ``(m,)`` worker indices.
+        w : object
+            The server's current model.
+
+        Returns
+        -------
+        object
+            The models, stacked along a leading ``(m,)`` axis.
+        """
         return self.store.read(workers.models, workers.read, which, w)
 
     def updates(self, keys: RunKeys, params, workers, which: jax.Array, w):
-        """Updates (and losses) of the jobs of workers ``which`` (``(m,)``
-        indices into ``workers``, a :class:`~absjax.policies.Workers`; ``w``
-        is the server's current model)."""
+        """Updates (and losses) of the jobs of workers ``which``.
+
+        Parameters
+        ----------
+        keys : ~absjax.engine.RunKeys
+            The seed's keys.
+        params : ~absjax.SimParams
+            The numbers.
+        workers : ~absjax.policies.Workers
+            Every worker's current job (a :class:`~absjax.policies.Workers`).
+        which : jax.Array
+            ``(m,)`` indices into ``workers``.
+        w : object
+            The server's current model.
+
+        Returns
+        -------
+        updates : object
+            The updates, stacked along ``(m,)``.
+        losses : jax.Array
+            ``(m,)`` first-sample losses (see :meth:`update`).
+        """
         rounds = job_round(workers.read, workers.slot)[which]
         slots = jnp.maximum(workers.slot[which], 0)  # -1: a round-end start
 
@@ -228,6 +339,24 @@ class Jobs:
         :class:`~absjax.staleness.Distance`) also gets ``distance2 =
         ||models[which] - w||^2`` summed over the leaves and the server's ``lr``;
         the others only the staleness (nothing else is computed).
+
+        Parameters
+        ----------
+        params : ~absjax.SimParams
+            The numbers.
+        staleness : jax.Array
+            The arrivals' staleness.
+        workers : ~absjax.policies.Workers
+            Every worker's current job.
+        which : jax.Array
+            The arriving workers' indices.
+        w : object
+            The server's current model.
+
+        Returns
+        -------
+        jax.Array
+            The weights, ``staleness``'s shape.
         """
         if not getattr(self.weight, "needs_distance", False):
             return self.weight(staleness, params.weight)
@@ -241,7 +370,23 @@ class Jobs:
         return self.weight(staleness, params.weight, distance2=distance2, lr=params.lr)
 
     def draws(self, seed: int, seed_index: int, params):
-        """Every job's randomness of one seed: see :meth:`Simulator.job_draws`."""
+        """Every job's randomness of one seed: see :meth:`Simulator.job_draws
+        <absjax.Simulator.job_draws>`.
+
+        Parameters
+        ----------
+        seed : int
+            The base seed.
+        seed_index : int
+            The global seed index.
+        params : ~absjax.SimParams
+            The numbers.
+
+        Returns
+        -------
+        callable
+            ``draw(r, slot, worker, previous=False) -> (duration, sample)``.
+        """
         keys = seed_keys(root_key(seed), seed_index)
         n = self.num_workers
         speed = self.delay.worker_speeds(keys.speed, params.delay, n)

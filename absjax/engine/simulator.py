@@ -55,30 +55,61 @@ class Simulator:
     tau, lr, delay and weight parameters) live in :attr:`params` and may be
     swept with :meth:`run` ``grid=`` without recompiling.
 
-    Args:
-      num_workers: N, number of workers.
-      policy: a :class:`~absjax.policies.Policy` (e.g. ``policies.k_async(4, 3)``).
-      delay: a :class:`~absjax.delays.Delay`, a bare law or a SPEC string.
-      objective: an :class:`~absjax.objectives.Objective` or a SPEC string.
-      lr: server learning rate.
-      rounds: communication rounds R to simulate.
-      log_every: rows are logged at rounds M, 2M, ..., R (M must divide R).
-      weight: staleness weight ``omega`` (default: the policy's, else
-        constant).
-      normalization: ``"count"`` or ``"weight-sum"``.
-      optimizer: optax transformation applied to the aggregate before the
-        step ``w -= lr * T(aggregate)``; it must not contain the learning rate
+    Parameters
+    ----------
+    num_workers : int
+        N, number of workers.
+    policy : ~absjax.policies.Policy
+        A :class:`~absjax.policies.Policy` (e.g. ``policies.k_async(4, 3)``).
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
+        A :class:`~absjax.delays.Delay`, a bare law or a SPEC string.
+    objective : ~absjax.objectives.Objective or str
+        An :class:`~absjax.objectives.Objective` or a SPEC string.
+    lr : float, default 0.1
+        Server learning rate.
+    rounds : int, default 1000
+        Communication rounds R to simulate.
+    log_every : int, default 10
+        Rows are logged at rounds M, 2M, ..., R (M must divide R).
+    weight : ~absjax.staleness.Weight, optional
+        Staleness weight ``omega`` (default: the policy's, else constant).
+    normalization : {"count", "weight-sum"}
+        How the weighted sum of the arrivals is normalised.
+    optimizer : optax.GradientTransformation, optional
+        Transformation applied to the aggregate before the step
+        ``w -= lr * T(aggregate)``; it must not contain the learning rate
         (e.g. ``optax.scale_by_adam()``). ``None`` is plain SGD.
-      k_max: static number of arrivals a round can hold (default: the policy's
-        K, or N under a K rule); values of K swept with ``grid=`` or ``params``
+    k_max : int, optional
+        Static number of arrivals a round can hold (default: the policy's K,
+        or N under a K rule); values of K swept with ``grid=`` or ``params``
         must not exceed it, and a K rule's values are clipped to it.
-      read: when a worker whose update was aggregated reads its next model:
+    read : {"after", "before"}, default "after"
+        When a worker whose update was aggregated reads its next model:
         ``"after"`` its round's aggregation (``w_{t+1}``), or ``"before"`` it
         (``w_t``, the model when its update arrived: a server that dispatches
         before it applies; that job's staleness is one more).
 
-    Attributes (chosen once from the policy): ``arrival_rule``,
-    ``restart_rule``, ``loss_estimator`` and ``jobs``, the job machinery.
+    Attributes
+    ----------
+    arrival_rule, restart_rule, loss_estimator, jobs
+        Chosen once from the policy: the arrival and restart rules, what the
+        server knows of the loss, and the job machinery
+        (:class:`~absjax.engine.Jobs`).
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its allowed range (checked here, before
+        anything compiles).
+
+    Examples
+    --------
+    >>> from absjax import Simulator, policies
+    >>> sim = Simulator(4, policies.k_async(2), "exp:rate=1", "quadratic:dim=3",
+    ...                 rounds=20, log_every=10)
+    >>> result = sim.run(seeds=2, chunk=2)
+    >>> result.loss.shape
+    (2, 2)
     """
 
     num_workers: int
@@ -179,7 +210,8 @@ class Simulator:
     # ---------------------------------------------------------------- numbers
     @property
     def params(self) -> SimParams:
-        """Default numbers, from the constructor's arguments."""
+        """Default numbers, from the constructor's arguments (a
+        :class:`~absjax.SimParams`)."""
         return SimParams(
             k=jnp.int32(self.policy.resolve_k(self.num_workers)),
             tau=jnp.int32(self.policy.resolve_tau()),
@@ -201,7 +233,18 @@ class Simulator:
         return self.policy.resolve_k(self.num_workers)
 
     def check_params(self, params: SimParams) -> None:
-        """Raises ``ValueError`` for numbers outside their ranges (eagerly)."""
+        """Check numbers against their allowed ranges, eagerly.
+
+        Parameters
+        ----------
+        params : ~absjax.SimParams
+            The numbers to check (as :attr:`params` or a grid's values).
+
+        Raises
+        ------
+        ValueError
+            If a number is outside its range; the message names it.
+        """
         params_lib.check_params(self, params)
 
     @property
@@ -212,7 +255,20 @@ class Simulator:
     # ------------------------------------------------------------- randomness
     @staticmethod
     def seed_keys(base_key: jax.Array, seed_index) -> RunKeys:
-        """The keys of a global seed index (independent of batching)."""
+        """The keys of a global seed index (independent of batching).
+
+        Parameters
+        ----------
+        base_key : jax.Array
+            The run's root key (from its ``seed``).
+        seed_index : int or jax.Array
+            The global index of the seed.
+
+        Returns
+        -------
+        ~absjax.engine.RunKeys
+            The purpose-named keys of that seed.
+        """
         return seed_keys(base_key, seed_index)
 
     def job_draws(
@@ -220,8 +276,9 @@ class Simulator:
     ):
         """The randomness of every job of one seed, for replay and testing.
 
-        Returns a function ``draw(r, slot, worker, previous=False) -> (duration,
-        sample)``: the job that ``worker`` starts at the end of round ``r``
+        The returned function ``draw(r, slot, worker, previous=False) ->
+        (duration, sample)`` gives the job that ``worker`` starts at the end of
+        round ``r``
         (``slot = 0``; ``r = -1`` for the initial jobs at time 0) or as the
         ``slot``-th mid-round restart of round ``r`` (batch policies), exactly
         as :meth:`run` draws it (:mod:`absjax.engine.jobs`). With U local steps
@@ -231,17 +288,62 @@ class Simulator:
         -1``), and ``draw.slow(r, slot, worker, previous)`` gives the new job's
         state. Without a chain (``markov_slow = 0``, the default) every state
         is ``False``.
+
+        Parameters
+        ----------
+        seed : int
+            The run's base seed.
+        seed_index : int, default 0
+            The global index of the seed.
+        params : ~absjax.SimParams, optional
+            The numbers (default: :attr:`params`).
+
+        Returns
+        -------
+        callable
+            ``draw(r, slot, worker, previous=False) -> (duration, sample)``,
+            with ``draw.slow``.
         """
         params = self.params if params is None else params
         return self.jobs.draws(seed, seed_index, params)
 
     # ------------------------------------------------------------- init, step
     def init(self, keys: RunKeys, params: SimParams) -> SimState:
-        """All workers pull ``w_0`` at time 0 and start their first job."""
+        """All workers pull ``w_0`` at time 0 and start their first job.
+
+        Parameters
+        ----------
+        keys : ~absjax.engine.RunKeys
+            The seed's keys (:meth:`seed_keys`).
+        params : ~absjax.SimParams
+            The numbers.
+
+        Returns
+        -------
+        ~absjax.SimState
+            The state before round 1.
+        """
         return step_lib.init(self, keys, params)
 
     def step(self, keys: RunKeys, state: SimState, params: SimParams):
-        """One communication round (:func:`absjax.engine.step.step`)."""
+        """One communication round (``absjax.engine.step.step``).
+
+        Parameters
+        ----------
+        keys : ~absjax.engine.RunKeys
+            The seed's keys (:meth:`seed_keys`).
+        state : ~absjax.SimState
+            The state after the previous round.
+        params : ~absjax.SimParams
+            The numbers.
+
+        Returns
+        -------
+        state : ~absjax.SimState
+            The state after this round.
+        info : ~absjax.RoundInfo
+            This round's diagnostics.
+        """
         return step_lib.step(self, keys, state, params)
 
     def _serving(self, params: SimParams) -> Simulator:
@@ -299,37 +401,58 @@ class Simulator:
         whose estimated memory exceeds a device stops with a ``ValueError``
         before it compiles.
 
-        Args:
-          seeds: number of Monte-Carlo seeds.
-          seed: base seed; seed ``i`` uses ``fold_in(key(seed), seed_offset + i)``.
-          params: numbers to use instead of :attr:`params`.
-          grid: ``{name: values}`` over which to sweep (cartesian product), in
-            one compiled program; names are ``k``, ``tau``, ``lr`` or paths into
+        Parameters
+        ----------
+        seeds : int, default 1
+            Number of Monte-Carlo seeds.
+        seed : int, default 0
+            Base seed; seed ``i`` uses ``fold_in(key(seed), seed_offset + i)``.
+        params : ~absjax.SimParams, optional
+            Numbers to use instead of :attr:`params`.
+        grid : dict, optional
+            ``{name: values}`` over which to sweep (cartesian product), in one
+            compiled program; names are ``k``, ``tau``, ``lr`` or paths into
             the nested numbers such as ``delay.compute.rate``, ``weight.a`` or
             ``policy.k_rule.t0``.
-          history: also return per-round diagnostics and the model at each log.
-          seed_offset: index of the first seed (for chunked runs).
-          chunk: seeds vmapped together (``"auto"``: on the CPU up to 64, as
-            many as keep a round's arrays in the caches, and for timing-only
-            runs up to 1024 with the seeds; as many as fit on an
-            accelerator); larger uses more memory.
-          points: a list of parameter points ``[{name: value}, ...]`` (names
-            as in ``grid``; a name a point leaves out keeps ``params``' value),
-            run in one compiled program instead of a cartesian ``grid``. The
-            Result gets a leading ``point`` axis (``grid == {"point": [0, 1,
-            ...]}``) and the points in ``config["points"]``; point ``i``'s
-            numbers equal a run with those numbers as ``params``, bit for bit.
-            A point with an unknown name or a value out of range is a
-            ``ValueError`` naming the point's index, before anything compiles.
+        history : bool, optional
+            Also return per-round diagnostics and the model at each log.
+        seed_offset : int, default 0
+            Index of the first seed (for chunked runs).
+        chunk : int or "auto"
+            Seeds vmapped together (``"auto"``: on the CPU up to 64, as many as
+            keep a round's arrays in the caches, and for timing-only runs up to
+            1024 with the seeds; as many as fit on an accelerator); larger uses
+            more memory.
+        points : list of dict, optional
+            Parameter points ``[{name: value}, ...]`` (names as in ``grid``; a name a
+            point leaves out keeps ``params``' value), run in one compiled program
+            instead of a cartesian ``grid``. The Result gets a leading ``point`` axis
+            (``grid == {"point": [0, 1, ...]}``) and the points in
+            ``config["points"]``; point ``i``'s numbers equal a run with those numbers
+            as ``params``, bit for bit. A point with an unknown name or a value out of
+            range is a ``ValueError`` naming the point's index, before anything
+            compiles.
 
-        Examples:
-          >>> from absjax import delays, objectives, policies
-          >>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
-          ...                 objectives.quadratic(dim=3), rounds=20, log_every=10,
-          ...                 k_max=3)
-          >>> result = sim.run(seeds=2, points=[{"k": 1}, {"k": 3, "lr": 0.05}])
-          >>> result.loss.shape, list(result.grid)
-          ((2, 2, 2), ['point'])
+        Returns
+        -------
+        ~absjax.Result
+            Per-log-row metrics of every seed (and grid point).
+
+        Raises
+        ------
+        ValueError
+            If an argument or a grid value is outside its range, or the run's
+            estimated memory exceeds a device.
+
+        Examples
+        --------
+        >>> from absjax import delays, objectives, policies
+        >>> sim = Simulator(4, policies.k_async(2), delays.exponential(1.0),
+        ...                 objectives.quadratic(dim=3), rounds=20, log_every=10,
+        ...                 k_max=3)
+        >>> result = sim.run(seeds=2, points=[{"k": 1}, {"k": 3, "lr": 0.05}])
+        >>> result.loss.shape, list(result.grid)
+        ((2, 2, 2), ['point'])
         """
         chunk = memory.resolve_chunk(self, chunk, seeds)
         devices, padded = layout.layout(seeds, seed, seed_offset, chunk)
@@ -354,6 +477,18 @@ class Simulator:
         policy, delay and objective also get a ``"repr"``. ``run`` adds the
         run's arguments; ``params`` (the numbers, without the data set).
 
+        Parameters
+        ----------
+        **run
+            The run's arguments (``seeds``, ``seed``, ``params``, ...).
+
+        Returns
+        -------
+        dict
+            The description, with ``absjax_version`` and ``jax_version``.
+
+        Examples
+        --------
         >>> from absjax import policies
         >>> sim = Simulator(4, policies.k_async(2), "exp:rate=1", "quadratic:dim=3")
         >>> config = sim.describe(seed=0)

@@ -29,6 +29,25 @@ class Quadratic(Objective):
     gradient variance per coordinate is ``noise^2``. The Hessian spectrum ``h``
     is spaced linearly from ``hmin`` to ``hmax`` unless ``spectrum`` is given;
     ``w_0 = init * ones`` and ``F* = 0``.
+
+    Parameters
+    ----------
+    dim : int, default 100
+        Dimension, ``>= 1``.
+    noise : float, default 0.1
+        Gradient noise standard deviation per coordinate, ``>= 0``.
+    hmin, hmax : float
+        Ends of the linear Hessian spectrum, ``0 < hmin <= hmax`` (defaults
+        0.1 and 1.0).
+    init_scale : float, default 1.0
+        ``w_0 = init_scale * ones``.
+    spectrum : tuple of float, optional
+        ``dim`` positive Hessian eigenvalues, instead of the linear spectrum.
+
+    Raises
+    ------
+    ValueError
+        If a field is outside its range (the message names it).
     """
 
     dim: int = 100
@@ -121,6 +140,24 @@ class LinearRegression(Objective):
     The logged loss is exact over the whole training set, computed from the
     least-squares solution and the Gram matrix ``X^T X / n`` (precomputed in
     float64) in ``O(dim^2)``; ``w_0 = 0``.
+
+    Parameters
+    ----------
+    dim : int, default 100
+        Features, ``>= 1``.
+    samples : int, default 4096
+        Training rows.
+    batch : int, default 32
+        Rows per job, drawn with replacement.
+    noise : float, default 0.1
+        Label noise standard deviation, ``>= 0``.
+    data_seed : int, default 0
+        Seed of the data set.
+
+    Raises
+    ------
+    ValueError
+        If a field is outside its range (the message names it).
     """
 
     dim: int = 100
@@ -194,6 +231,28 @@ class SoftmaxRegression(Objective):
     ``(dim, classes)`` weight matrix and a bias, ``w_0 = 0``. The loss is the
     mean cross-entropy over the training set; the metric is accuracy on a
     held-out test set of ``test_samples`` rows.
+
+    Parameters
+    ----------
+    dim : int, default 20
+        Features, ``>= 1``.
+    classes : int, default 5
+        Classes, ``>= 2``.
+    samples : int, default 4096
+        Training rows.
+    test_samples : int, default 1024
+        Held-out test rows.
+    batch : int, default 32
+        Rows per job, drawn with replacement.
+    noise : float, default 0.5
+        Scale of the Gumbel label noise, ``>= 0`` (sets the Bayes error).
+    data_seed : int, default 0
+        Seed of the data set.
+
+    Raises
+    ------
+    ValueError
+        If a field is outside its range (the message names it).
     """
 
     dim: int = 20

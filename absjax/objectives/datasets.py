@@ -231,20 +231,27 @@ def load_cifar10(directory: PathLike) -> dict[str, np.ndarray]:
     ``b"labels"``, ``m`` integers in ``0..9`` (the full data set has
     ``m = 10000``; any ``m`` is accepted). ``batches.meta`` is not needed.
 
-    Args:
-        directory: the folder that holds the batch files.
+    Parameters
+    ----------
+    directory : PathLike
+        The folder that holds the batch files.
 
-    Returns:
-        ``{"x_train": float32 (n, 32, 32, 3), "y_train": int32 (n,),
-        "x_test": float32 (m, 32, 32, 3), "y_test": int32 (m,)}``, pixels
-        scaled to ``[0, 1]`` by ``/ 255``, channels last.
+    Returns
+    -------
+    dict
+        ``{"x_train": float32 (n, 32, 32, 3), "y_train": int32 (n,), "x_test": float32
+        (m, 32, 32, 3), "y_test": int32 (m,)}``, pixels scaled to ``[0, 1]`` by ``/
+        255``, channels last.
 
-    Raises:
-        ValueError: the directory or a file is missing, a file is not a
-            readable pickle or asks for a global other than the NumPy array
-            constructors, or its keys, shapes or labels are wrong; the
-            message names the file.
+    Raises
+    ------
+    ValueError
+        The directory or a file is missing, a file is not a readable pickle or asks for
+        a global other than the NumPy array constructors, or its keys, shapes or labels
+        are wrong; the message names the file.
 
+    Examples
+    --------
     >>> import pickle, tempfile
     >>> from pathlib import Path
     >>> import numpy as np
@@ -354,21 +361,28 @@ def load_mnist(directory: PathLike) -> dict[str, np.ndarray]:
     then the unsigned bytes; MNIST has ``rows = cols = 28`` but any size is
     accepted (the same for both splits).
 
-    Args:
-        directory: the folder that holds the idx files.
+    Parameters
+    ----------
+    directory : PathLike
+        The folder that holds the idx files.
 
-    Returns:
-        ``{"x_train": float32 (n, rows, cols, 1), "y_train": int32 (n,),
-        "x_test": float32 (m, rows, cols, 1), "y_test": int32 (m,)}``, pixels
-        scaled to ``[0, 1]`` by ``/ 255``.
+    Returns
+    -------
+    dict
+        ``{"x_train": float32 (n, rows, cols, 1), "y_train": int32 (n,), "x_test":
+        float32 (m, rows, cols, 1), "y_test": int32 (m,)}``, pixels scaled to ``[0, 1]``
+        by ``/ 255``.
 
-    Raises:
-        ValueError: the directory or a file is missing or unreadable, a magic
-            number is wrong, a payload is shorter or longer than its header
-            says (the message gives both byte counts), image and label counts
-            differ, labels are outside ``0..9`` or the splits' image sizes
-            differ; the message names the file.
+    Raises
+    ------
+    ValueError
+        The directory or a file is missing or unreadable, a magic number is wrong, a
+        payload is shorter or longer than its header says (the message gives both byte
+        counts), image and label counts differ, labels are outside ``0..9`` or the
+        splits' image sizes differ; the message names the file.
 
+    Examples
+    --------
     >>> import gzip, struct, tempfile
     >>> from pathlib import Path
     >>> def idx(magic, dims, payload):

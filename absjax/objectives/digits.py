@@ -75,20 +75,28 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> dict[str, np.ndarr
     scikit-learn is imported on the first call, not with ``absjax`` (its
     import takes seconds).
 
-    Args:
-        test_fraction: the share of every class held out, in ``(0, 1)``; both
-            splits must be non-empty.
-        seed: seed ``>= 0`` of the NumPy generator that picks the test rows.
+    Parameters
+    ----------
+    test_fraction : float, default 0.2
+        The share of every class held out, in ``(0, 1)``; both splits must be non-empty.
+    seed : int, default 0
+        Seed ``>= 0`` of the NumPy generator that picks the test rows.
 
-    Returns:
-        ``{"x_train": float32 (n, 8, 8, 1), "y_train": int32 (n,),
-        "x_test": float32 (m, 8, 8, 1), "y_test": int32 (m,)}``, the layout
-        of ``load_mnist``.
+    Returns
+    -------
+    dict
+        ``{"x_train": float32 (n, 8, 8, 1), "y_train": int32 (n,), "x_test": float32 (m,
+        8, 8, 1), "y_test": int32 (m,)}``, the layout of ``load_mnist``.
 
-    Raises:
-        ValueError: ``test_fraction`` or ``seed`` is out of range.
-        ImportError: scikit-learn is not installed.
+    Raises
+    ------
+    ValueError
+        ``test_fraction`` or ``seed`` is out of range.
+    ImportError
+        Scikit-learn is not installed.
 
+    Examples
+    --------
     >>> data = load_digits()
     >>> data["x_train"].shape, data["x_test"].shape, data["y_train"].dtype
     ((1437, 8, 8, 1), (360, 8, 8, 1), dtype('int32'))

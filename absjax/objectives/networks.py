@@ -149,6 +149,47 @@ class MLP(_Classifier):
     test accuracy for ``hidden=(64,)``, 0.27 for ``hidden=()``, chance 0.25;
     ``noise`` sets the overlap of the classes.
 
+    Parameters
+    ----------
+    dataset : {"synthetic", "mnist", "cifar10", "digits"}
+        The data set (see :mod:`absjax.objectives.networks`).
+    data_dir : str or os.PathLike, optional
+        The folder holding the MNIST or CIFAR-10 files (required for them,
+        refused otherwise).
+    classes : int, default 4
+        Classes of the synthetic data, ``>= 2``.
+    samples, test_samples : int, optional
+        Training and test rows (synthetic defaults 4096 and 1024; for real data a
+        cap on a random subset).
+    eval_samples : int, default 4096
+        Rows of the logged loss.
+    batch : int, default 32
+        Rows per job, drawn with replacement.
+    noise : float
+        Noise of the synthetic data, ``>= 0``.
+    partition : float or str, optional
+        Non-i.i.d. shards: a Dirichlet ``alpha > 0``, ``"iid-shards"`` or
+        ``"label-shards"`` (``None``: every worker samples the whole set).
+    workers : int, optional
+        The number of workers to split over (required with ``partition``).
+    data_seed : int, default 0
+        Seed of the data (and shards).
+    init_seed : int, default 0
+        Seed of ``w_0``.
+    hidden : tuple of int
+        Hidden layer widths (``()``: softmax regression).
+    dim : int, default 16
+        Synthetic features.
+    clusters : int, default 1
+        Synthetic base points per class.
+
+    Raises
+    ------
+    ValueError
+        If a field is outside its range (the message names it).
+
+    Examples
+    --------
     >>> obj = MLP(hidden=(32, 32), dim=8, classes=3)
     >>> obj.data["x"].shape, obj.data["y_test"].shape
     ((4096, 8), (1024,))
@@ -196,6 +237,20 @@ class MLP(_Classifier):
         return w
 
     def apply(self, w, x):
+        """The logits of the inputs ``x`` under the model ``w``.
+
+        Parameters
+        ----------
+        w : dict
+            The model.
+        x : jax.Array
+            A batch of inputs.
+
+        Returns
+        -------
+        jax.Array
+            ``(batch, classes)`` logits.
+        """
         for i in range(len(self.hidden)):
             layer = w[f"dense_{i}"]
             x = jax.nn.relu(x @ layer["weights"] + layer["bias"])
@@ -217,6 +272,27 @@ def conv2d(x: jax.Array, kernel: jax.Array, padding: str = "same") -> jax.Array:
     patches hold ``kh kw c_in`` numbers per output pixel (1,600 for the 5x5
     64-channel layer of the STSyn CNN).
 
+    Parameters
+    ----------
+    x : jax.Array
+        ``(n, rows, cols, c_in)`` input.
+    kernel : jax.Array
+        ``(kh, kw, c_in, c_out)`` kernel.
+    padding : {"same", "valid"}
+        Zero padding.
+
+    Returns
+    -------
+    jax.Array
+        ``(n, rows', cols', c_out)``.
+
+    Raises
+    ------
+    ValueError
+        For another padding.
+
+    Examples
+    --------
     >>> x = jnp.ones((1, 6, 6, 2))
     >>> conv2d(x, jnp.ones((5, 5, 2, 3)), "valid").shape
     (1, 2, 2, 3)
@@ -244,6 +320,23 @@ def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
     Equal to ``jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
     dimension_numbers=("NHWC", "HWIO", "NHWC"))`` (tested), computed as one
     matmul of the nine shifted copies of ``x`` (im2col; see ``conv2d``).
+
+    Parameters
+    ----------
+    x : jax.Array
+        ``(n, rows, cols, c_in)`` input.
+    kernel : jax.Array
+        ``(3, 3, c_in, c_out)`` kernel.
+
+    Returns
+    -------
+    jax.Array
+        ``(n, rows, cols, c_out)``.
+
+    Raises
+    ------
+    ValueError
+        For a kernel that is not 3x3.
     """
     if kernel.shape[:2] != (3, 3):
         raise ValueError(f"kernel of shape {kernel.shape} must be (3, 3, c_in, c_out)")
@@ -251,7 +344,23 @@ def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
 
 
 def max_pool2(x: jax.Array) -> jax.Array:
-    """2x2 max pooling, stride 2, NHWC; an odd last row or column is dropped."""
+    """2x2 max pooling, stride 2, NHWC; an odd last row or column is dropped.
+
+    Parameters
+    ----------
+    x : jax.Array
+        ``(n, rows, cols, channels)``.
+
+    Returns
+    -------
+    jax.Array
+        ``(n, rows // 2, cols // 2, channels)``.
+
+    Examples
+    --------
+    >>> max_pool2(jnp.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0].tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
     n, rows, cols, channels = x.shape
     x = x[:, : rows - rows % 2, : cols - cols % 2]
     return x.reshape(n, rows // 2, 2, cols // 2, 2, channels).max(axis=(2, 4))
@@ -300,6 +409,51 @@ class CNN(_Classifier):
     steps (about 0.94 test accuracy after 300 steps of 32 images at the default
     ``noise = 0.7``, chance 0.25).
 
+    Parameters
+    ----------
+    dataset : {"synthetic", "mnist", "cifar10", "digits"}
+        The data set (see :mod:`absjax.objectives.networks`).
+    data_dir : str or os.PathLike, optional
+        The folder holding the MNIST or CIFAR-10 files (required for them,
+        refused otherwise).
+    classes : int, default 4
+        Classes of the synthetic data, ``>= 2``.
+    samples, test_samples : int, optional
+        Training and test rows (synthetic defaults 4096 and 1024; for real data a
+        cap on a random subset).
+    eval_samples : int, default 4096
+        Rows of the logged loss.
+    batch : int, default 32
+        Rows per job, drawn with replacement.
+    noise : float
+        Noise of the synthetic data, ``>= 0``.
+    partition : float or str, optional
+        Non-i.i.d. shards: a Dirichlet ``alpha > 0``, ``"iid-shards"`` or
+        ``"label-shards"`` (``None``: every worker samples the whole set).
+    workers : int, optional
+        The number of workers to split over (required with ``partition``).
+    data_seed : int, default 0
+        Seed of the data (and shards).
+    init_seed : int, default 0
+        Seed of ``w_0``.
+    channels : tuple of int
+        Output channels of each convolution block.
+    kernel : int, default 3
+        Kernel side (odd for ``"same"``).
+    padding : {"same", "valid"}
+        Padding of the convolutions.
+    fc : tuple of int
+        Hidden dense widths.
+    image_size : int, default 16
+        Side of the synthetic images.
+
+    Raises
+    ------
+    ValueError
+        If a field is outside its range (the message names it).
+
+    Examples
+    --------
     >>> obj = CNN(channels=(4,), image_size=8, samples=64, test_samples=16)
     >>> obj.data["x"].shape, obj.init(obj.data)["output"]["weights"].shape
     ((64, 8, 8, 1), (64, 4))
@@ -401,6 +555,20 @@ class CNN(_Classifier):
         return w
 
     def apply(self, w, x):
+        """The logits of the inputs ``x`` under the model ``w``.
+
+        Parameters
+        ----------
+        w : dict
+            The model.
+        x : jax.Array
+            A batch of inputs.
+
+        Returns
+        -------
+        jax.Array
+            ``(batch, classes)`` logits.
+        """
         for i in range(len(self.channels)):
             layer = w[f"conv_{i}"]
             x = conv2d(x, layer["kernel"], self.padding) + layer["bias"]

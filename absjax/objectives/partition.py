@@ -78,21 +78,32 @@ def dirichlet_partition(
     can receive no sample at all when ``alpha`` is small or
     ``num_workers > len(labels)``.
 
-    Args:
-        labels: 1-D integer class labels, one per sample.
-        num_workers: the number of parts, ``>= 1``.
-        alpha: Dirichlet concentration in ``(0, inf)``, or ``inf``/``None``
-            for an i.i.d. split.
-        seed: seed ``>= 0`` of the NumPy generator; the split is a pure
-            function of ``(labels, num_workers, alpha, seed)``.
+    Parameters
+    ----------
+    labels : object
+        1-D integer class labels, one per sample.
+    num_workers : int
+        The number of parts, ``>= 1``.
+    alpha : float or None
+        Dirichlet concentration in ``(0, inf)``, or ``inf``/``None`` for an i.i.d.
+        split.
+    seed : int, default 0
+        Seed ``>= 0`` of the NumPy generator; the split is a pure function of ``(labels,
+        num_workers, alpha, seed)``.
 
-    Returns:
+    Returns
+    -------
+    list of numpy.ndarray
         ``num_workers`` sorted int64 index arrays.
 
-    Raises:
-        ValueError: ``labels`` is not a non-empty 1-D integer array, or
-            ``num_workers``, ``alpha`` or ``seed`` is out of range.
+    Raises
+    ------
+    ValueError
+        ``labels`` is not a non-empty 1-D integer array, or ``num_workers``, ``alpha``
+        or ``seed`` is out of range.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     >>> parts = dirichlet_partition(labels, num_workers=2, alpha=None, seed=0)
@@ -146,17 +157,26 @@ def label_shards(labels: Any, num_workers: int) -> list[np.ndarray]:
     Every index ``0 .. len(labels) - 1`` lands in exactly one shard; a shard
     is empty only when ``num_workers > len(labels)``.
 
-    Args:
-        labels: 1-D integer class labels, one per sample.
-        num_workers: the number of shards, ``>= 1``.
+    Parameters
+    ----------
+    labels : object
+        1-D integer class labels, one per sample.
+    num_workers : int
+        The number of shards, ``>= 1``.
 
-    Returns:
+    Returns
+    -------
+    list of numpy.ndarray
         ``num_workers`` sorted int64 index arrays.
 
-    Raises:
-        ValueError: ``labels`` is not a non-empty 1-D integer array, or
-            ``num_workers`` is not an integer ``>= 1``.
+    Raises
+    ------
+    ValueError
+        ``labels`` is not a non-empty 1-D integer array, or ``num_workers`` is not an
+        integer ``>= 1``.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> labels = np.array([2, 0, 1, 0, 2, 1, 0])
     >>> [p.tolist() for p in label_shards(labels, 3)]
@@ -178,19 +198,27 @@ def label_skew(labels: Any, parts: Sequence[Any]) -> float:
     An i.i.d. part of ``m`` samples still has a sampling skew of order
     ``sqrt(num_classes / m)``.
 
-    Args:
-        labels: 1-D integer class labels, one per sample.
-        parts: index arrays into ``labels`` (e.g. from ``dirichlet_partition``),
-            at least one of them non-empty.
+    Parameters
+    ----------
+    labels : object
+        1-D integer class labels, one per sample.
+    parts : sequence of object
+        Index arrays into ``labels`` (e.g. from ``dirichlet_partition``), at least one
+        of them non-empty.
 
-    Returns:
+    Returns
+    -------
+    float
         The mean distance, a float in ``[0, 1)``.
 
-    Raises:
-        ValueError: ``labels`` is not a non-empty 1-D integer array, a part is
-            not a 1-D integer array of indices in ``[0, len(labels))``, or all
-            parts are empty.
+    Raises
+    ------
+    ValueError
+        ``labels`` is not a non-empty 1-D integer array, a part is not a 1-D integer
+        array of indices in ``[0, len(labels))``, or all parts are empty.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> labels = np.array([0, 0, 1, 1])
     >>> label_skew(labels, [np.array([0, 2]), np.array([1, 3])])

@@ -100,13 +100,49 @@ REGISTRY: dict[str, Entry] = {
 
 
 def parse_objective(spec: str) -> Objective:
-    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``."""
+    """Builds an objective from a SPEC such as ``"linreg:dim=100,batch=32"``.
+
+    Parameters
+    ----------
+    spec : str
+        ``"NAME:key=value,..."``, NAME one of ``quadratic``, ``linreg``,
+        ``logreg``, ``timing_only``, ``mlp``, ``cnn``.
+
+    Returns
+    -------
+    ~absjax.objectives.Objective
+
+    Raises
+    ------
+    ValueError
+        For an unknown objective or key, or a value out of range.
+
+    Examples
+    --------
+    >>> parse_objective("quadratic:dim=3").dim
+    3
+    """
     return build_from_spec(spec, REGISTRY, "objective")
 
 
 def as_objective(objective: Objective | str) -> Objective:
-    """Accepts an objective (any object that fits
-    :class:`absjax.protocols.Objective`) or a SPEC string."""
+    """Accepts an objective (any object that fits :class:`absjax.protocols.Objective`)
+    or a SPEC string.
+
+    Parameters
+    ----------
+    objective : ~absjax.objectives.Objective or str
+        The objective, or its SPEC (:func:`parse_objective`).
+
+    Returns
+    -------
+    ~absjax.objectives.Objective
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a bad SPEC.
+    """
     if isinstance(objective, str):
         return parse_objective(objective)
     what = "an Objective or a SPEC string"

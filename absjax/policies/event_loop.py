@@ -42,10 +42,13 @@ class EventLoop:
     fresh), masked after the K-th accepted one. Event ``j``'s restart draws
     from slot ``j + 1`` of the round's key schedule.
 
-    Attributes:
-      discard: whether arrivals of staleness ``>= params.policy["discard"]``
-        are discarded.
+    Attributes
+    ----------
+    discard : bool, optional
+        Whether arrivals of staleness ``>= params.policy["discard"]`` are discarded.
 
+    Examples
+    --------
     >>> import absjax
     >>> from absjax import policies
     >>> sim = absjax.Simulator(3, policies.rennala(2), "exp:rate=1", "timing",

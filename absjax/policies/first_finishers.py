@@ -51,6 +51,20 @@ def finish_order(remaining: jax.Array, count: int) -> jax.Array:
     NaN is not argsort's). XLA:CPU compares subnormal floats as zero, so all
     three ways order a subnormal time as a tie with 0 (NumPy does not).
 
+    Parameters
+    ----------
+    remaining : jax.Array
+        ``(num_workers,)`` time until each job finishes.
+    count : int
+        How many first finishers to list (static).
+
+    Returns
+    -------
+    jax.Array
+        ``(count,)`` int32 worker indices.
+
+    Examples
+    --------
     >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0]), 3).tolist()
     [1, 2, 3]
     >>> finish_order(jnp.array([3.0, 1.0, 1.0, 2.0] * 10), 12)[:5].tolist()
@@ -174,6 +188,18 @@ def finish_rank(remaining: jax.Array) -> jax.Array:
     """Each job's position in finishing order, ties broken by worker index
     (the inverse permutation of :func:`finish_order`).
 
+    Parameters
+    ----------
+    remaining : jax.Array
+        ``(num_workers,)`` time until each job finishes.
+
+    Returns
+    -------
+    jax.Array
+        ``(num_workers,)`` int32 positions.
+
+    Examples
+    --------
     >>> finish_rank(jnp.array([3.0, 1.0, 1.0, 2.0])).tolist()
     [3, 0, 1, 2]
     """
@@ -188,16 +214,24 @@ def kth_arrivals(remaining: jax.Array, k: jax.Array, capacity: int):
     Events are ordered by finish time with ties broken by worker index, so the
     arrival set is exactly the K first events.
 
-    Args:
-      remaining: ``(num_workers,)`` time until each job finishes.
-      k: ``()`` int, number of arrivals that end the round.
-      capacity: static ``>= k``, how many first finishers to list in order.
+    Parameters
+    ----------
+    remaining : jax.Array
+        ``(num_workers,)`` time until each job finishes.
+    k : jax.Array
+        ``()`` int, number of arrivals that end the round.
+    capacity : int
+        Static ``>= k``, how many first finishers to list in order.
 
-    Returns:
-      ``(duration, arrived, first)``: the round's length (the K-th order
-      statistic), a ``(num_workers,)`` bool mask of the K arrivals, and the
-      ``capacity`` first finishers in order (entries from K on are not arrivals).
+    Returns
+    -------
+    tuple of jax.Array
+        ``(duration, arrived, first)``: the round's length (the K-th order statistic), a
+        ``(num_workers,)`` bool mask of the K arrivals, and the ``capacity`` first
+        finishers in order (entries from K on are not arrivals).
 
+    Examples
+    --------
     >>> d, mask, first = kth_arrivals(jnp.array([3.0, 1.0, 1.0, 2.0]), 2, 3)
     >>> float(d), mask.tolist(), first.tolist()
     (1.0, [False, True, True, False], [1, 2, 3])

@@ -81,6 +81,22 @@ class LossTable(rules_lib._LossRule):
     estimate (``N`` when ``F_t <= 0``). ``values`` are traced numbers
     (``policy.k_rule.values``), so tables differing only in them share one
     compiled program.
+
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        The period of the rule's wall-clock checks, ``> 0``.
+    knots : tuple of float, default ``KNOTS``
+        Increasing ``z = log(F_0 / F_t)`` at which ``values`` hold, at least 2.
+    values : tuple of float, optional
+        ``f`` at each knot: non-decreasing fractions of the workers in [0, 1]
+        (default: all 0).
+
+    Raises
+    ------
+    ValueError
+        If ``t0 <= 0``, the knots do not increase, or the values are not one
+        non-decreasing fraction in [0, 1] per knot.
     """
 
     knots: tuple[float, ...] = KNOTS
@@ -113,11 +129,35 @@ def initial_k(values, num_workers: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class LearnedRule:
-    """A learned policy: K-async with a :class:`~absjax.policies.LossTable` K
-    rule, ABS's tau rule ``ceil(kappa (N - K) / K)`` and the learning rate ``lr`` it
-    was found
-    with; ``num_workers`` is the N it was trained for, ``metadata`` how
-    (objective, delay, seeds, fitness)."""
+    """A learned policy: K-async with a learned K table and ABS's tau rule.
+
+    The K rule is a :class:`~absjax.policies.LossTable`, the tau rule ABS's
+    ``ceil(kappa (N - K) / K)`` (Tan, Zhu, Zhang, arXiv 2301.08895), run with
+    the learning rate ``lr`` the rule was found with.
+
+    Parameters
+    ----------
+    values : tuple of float
+        The table's values at ``knots``: non-decreasing fractions of the
+        workers in [0, 1].
+    t0 : float
+        The period of the K rule's wall-clock checks, ``> 0``.
+    kappa : float
+        ABS's staleness factor, ``>= 0``.
+    lr : float
+        The learning rate it was found with, ``> 0``.
+    num_workers : int
+        The N it was trained for.
+    knots : tuple of float, default ``KNOTS``
+        Increasing ``z = log(F_0 / F_t)`` of the table's values.
+    metadata : dict, optional
+        How it was found (objective, delay, seeds, fitness); default empty.
+
+    Raises
+    ------
+    ValueError
+        If a number is outside its range or the table is not monotone.
+    """
 
     values: tuple[float, ...]
     t0: float
@@ -135,7 +175,20 @@ class LearnedRule:
         check_int("num_workers", self.num_workers)
 
     def policy(self, num_workers: int | None = None) -> Policy:
-        """The policy for ``num_workers`` workers (default: the trained N)."""
+        """The policy for ``num_workers`` workers.
+
+        Parameters
+        ----------
+        num_workers : int, optional
+            N to run it on (default: the trained N); the table is in fractions
+            of N, so it carries over.
+
+        Returns
+        -------
+        ~absjax.policies.Policy
+            A K-async policy named ``"learned"`` with the rule's K and tau
+            rules.
+        """
         n = self.num_workers if num_workers is None else num_workers
         check_int("num_workers", n)
         return Policy(
@@ -147,17 +200,46 @@ class LearnedRule:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a JSON-able dict, as :meth:`save` writes it.
+
+        Returns
+        -------
+        dict
+            ``"format"`` (``FORMAT``), ``"version"`` and every field.
+        """
         fields = dataclasses.asdict(self)
         return {"format": FORMAT, "version": 1, **fields}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the rule as JSON (floats kept exactly, by ``repr``)."""
+        """Writes the rule as JSON (floats kept exactly, by ``repr``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+        """
         with open(path, "w") as f:
             json.dump(self.to_dict(), f, indent=1)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LearnedRule:
-        """Reads a rule written by :meth:`~absjax.policies.LearnedRule.save`."""
+        """Reads a rule written by :meth:`~absjax.policies.LearnedRule.save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The JSON file.
+
+        Returns
+        -------
+        ~absjax.policies.LearnedRule
+
+        Raises
+        ------
+        ValueError
+            If the file cannot be read, is not a learned rule file, or holds
+            numbers out of range.
+        """
         try:
             with open(path) as f:
                 data = json.load(f)
@@ -178,14 +260,26 @@ def learned(
 ) -> Policy:
     """The policy of a learned rule saved by :mod:`absjax.learn` (a JSON file).
 
-    Args:
-      path: the file (:meth:`~absjax.policies.LearnedRule.save`; default:
-        AdaSync's rule from ``K0 = 1`` written as a table, a starting point).
-      num_workers: N to run it on (default: the N it was trained for); the
-        table is in fractions of N, so it carries over.
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The file (:meth:`~absjax.policies.LearnedRule.save`; default:
+        AdaSync's rule from ``K0 = 1`` written as a table, a starting point;
+        Dutta et al., arXiv 2003.10579).
+    num_workers : int, optional
+        N to run it on (default: the N it was trained for); the table is in
+        fractions of N, so it carries over.
 
-    Returns:
-      A K-async :class:`~absjax.policies.Policy` with the learned K rule; its
-      learning rate is ``LearnedRule.load(path).lr``.
+    Returns
+    -------
+    ~absjax.policies.Policy
+        A K-async policy with the learned K rule; its learning rate is
+        ``LearnedRule.load(path).lr``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a learned rule file, or ``num_workers`` is out of
+        range.
     """
     return LearnedRule.load(path).policy(num_workers)

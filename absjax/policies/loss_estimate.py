@@ -26,6 +26,24 @@ class NoEstimate:
     observes_minibatch = False  # whether jobs compute their minibatch loss
 
     def initial(self, objective, data, w, dtype):
+        """The estimate before round 1 (``nan``: none yet).
+
+        Parameters
+        ----------
+        objective : ~absjax.objectives.Objective
+            The objective.
+        data : dict
+            Its data.
+        w : object
+            The initial model ``w_0``.
+        dtype : numpy.dtype
+            The estimate's float dtype.
+
+        Returns
+        -------
+        jax.Array
+            ``()`` float.
+        """
         return jnp.full((), jnp.nan, dtype)
 
     def __call__(self, objective, state, arrivals, params, w):

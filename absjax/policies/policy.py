@@ -50,33 +50,46 @@ NAMES = BASES + (
 class Policy:
     """A policy: round mechanics (static), its numbers and its optional parts.
 
-    Attributes:
-      name: the policy's name (one of ``NAMES``; ``custom`` for your own).
-      k: updates per round (initial K under a K rule); ``None`` means all
-        ``num_workers`` (``sync``) or 1 (``async``).
-      tau: staleness bound of the restart rule (initial bound under a tau
-        rule); ``None`` means unbounded.
-      base: the round mechanics, one of ``BASES`` (default: ``name``).
-      k_rule, tau_rule: :mod:`absjax.rules` rules (``None``: fixed).
-      local_steps: U >= 1 local SGD steps per job.
-      local_duration: ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
-      local_lr: step size of the local steps (``None``: the server's ``lr``,
-        read from ``params.lr`` at run time, so that it follows ``lr`` in
-        ``grid=``, ``params=`` and sweeps).
-      loss_estimate: ``"minibatch"`` (what a server sees) or ``"exact"``
-        (oracle mode) loss for rules that read it.
-      loss_decay: weight ``beta`` of a round in the running loss estimate
-        ``L = (1 - beta) L + beta * mean(aggregated minibatch losses)``.
-      ssp: SSP's bound s on how far a worker may run ahead (base ``async``).
-      discard: staleness ``R`` from which arrivals are discarded (base
-        ``k_batch_async``).
-      weight: staleness weight the policy prescribes (``None``: the
-        Simulator's).
-      arrivals: an arrival rule of your own (``None``: the base's,
-        :class:`FirstFinishers` or :class:`EventLoop`).
-      restart: a restart rule of your own (``None``: the base's,
-        :class:`CancelAll`, :class:`BoundedStaleness` or, with ``ssp``,
-        :class:`StaleSynchronous`).
+    Attributes
+    ----------
+    name : str
+        The policy's name (one of ``NAMES``; ``custom`` for your own).
+    k : int, optional
+        Updates per round (initial K under a K rule); ``None`` means all ``num_workers``
+        (``sync``) or 1 (``async``).
+    tau : int, optional
+        Staleness bound of the restart rule (initial bound under a tau rule); ``None``
+        means unbounded.
+    base : str, optional
+        The round mechanics, one of ``BASES`` (default: ``name``).
+    k_rule, tau_rule
+        :mod:`absjax.rules` rules (``None``: fixed).
+    local_steps : int, default 1
+        U >= 1 local SGD steps per job.
+    local_duration : str, default 'sum'
+        ``"sum"`` of U step draws or one draw ``"scaled"`` by U.
+    local_lr : float, optional
+        Step size of the local steps (``None``: the server's ``lr``, read from
+        ``params.lr`` at run time, so that it follows ``lr`` in ``grid=``, ``params=``
+        and sweeps).
+    loss_estimate : str, default 'minibatch'
+        ``"minibatch"`` (what a server sees) or ``"exact"`` (oracle mode) loss for rules
+        that read it.
+    loss_decay : float, default 0.1
+        Weight ``beta`` of a round in the running loss estimate ``L = (1 - beta) L +
+        beta * mean(aggregated minibatch losses)``.
+    ssp : int, optional
+        SSP's bound s on how far a worker may run ahead (base ``async``).
+    discard : int, optional
+        Staleness ``R`` from which arrivals are discarded (base ``k_batch_async``).
+    weight : ~absjax.staleness.Weight, optional
+        Staleness weight the policy prescribes (``None``: the Simulator's).
+    arrivals : ~absjax.protocols.ArrivalRule, optional
+        An arrival rule of your own (``None``: the base's, :class:`FirstFinishers` or
+        :class:`EventLoop`).
+    restart : ~absjax.protocols.RestartRule, optional
+        A restart rule of your own (``None``: the base's, :class:`CancelAll`,
+        :class:`BoundedStaleness` or, with ``ssp``, :class:`StaleSynchronous`).
     """
 
     name: str
@@ -186,16 +199,45 @@ class Policy:
         return any(r is not None and r.needs_loss for r in (self.k_rule, self.tau_rule))
 
     def resolve_k(self, num_workers: int) -> int:
-        """The policy's (initial) K for ``num_workers`` workers, validated."""
+        """The policy's (initial) K for ``num_workers`` workers, validated.
+
+        Parameters
+        ----------
+        num_workers : int
+            N.
+
+        Returns
+        -------
+        int
+            N for ``sync``, 1 for ``async``, else the policy's K.
+
+        Raises
+        ------
+        ValueError
+            If K is not in ``[1, num_workers]``.
+        """
         k = {"sync": num_workers, "async": 1}.get(self.base, self.k)
         if not 1 <= k <= num_workers:
             raise ValueError(f"k={k} must be in [1, num_workers={num_workers}]")
         return k
 
     def check_numbers(self, k, tau, num_workers: int, capacity: int) -> None:
-        """Raises ``ValueError`` for values of K and tau (``params.k``,
-        ``params.tau``, possibly gridded) that break this policy's invariants;
-        ``capacity`` is the arrivals per round a simulator was built for."""
+        """Check values of K and tau against this policy's invariants.
+
+        Parameters
+        ----------
+        k, tau : ArrayLike
+            ``params.k`` and ``params.tau``, possibly gridded.
+        num_workers : int
+            N.
+        capacity : int
+            The arrivals per round a simulator was built for.
+
+        Raises
+        ------
+        ValueError
+            For values that break this policy's invariants.
+        """
         n = num_workers
         k = np.asarray(k)
         if np.any(k < 1) or np.any(k > n) or not np.issubdtype(k.dtype, np.integer):
@@ -220,6 +262,12 @@ class Policy:
                 raise ValueError(f"policy {self.name!r} fixes k={fixed}")
 
     def resolve_tau(self) -> int:
+        """The policy's (initial) staleness bound, ``UNBOUNDED`` for none.
+
+        Returns
+        -------
+        int
+        """
         return UNBOUNDED if self.tau is None else self.tau
 
     def numbers(self) -> dict[str, jax.Array]:

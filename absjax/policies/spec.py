@@ -233,14 +233,20 @@ def parse_policy(
 ) -> Policy:
     """Builds a policy from a SPEC such as ``"abs:k0=1,t0=5,local_steps=2"``.
 
-    Args:
-      spec: ``NAME`` or ``NAME:key=value,...``; the names and parameters are
+    Parameters
+    ----------
+    spec : str
+        ``NAME`` or ``NAME:key=value,...``; the names and parameters are
         :data:`REGISTRY`'s (``absjax list policies``).
-      num_workers: N, for the defaults ``max(1, N // 4)`` of ``k``, ``k0``,
-        ``b`` and the range checks ``[1, N]``.
-      delay: the delay model (a :class:`~absjax.delays.Delay`, a law or a
-        SPEC), for the default of ``t0`` (5 mean job durations times U).
+    num_workers : int, optional
+        N, for the defaults ``max(1, N // 4)`` of ``k``, ``k0``, ``b`` and the range
+        checks ``[1, N]``.
+    delay : object, optional
+        The delay model (a :class:`~absjax.delays.Delay`, a law or a SPEC), for the
+        default of ``t0`` (5 mean job durations times U).
 
+    Examples
+    --------
     >>> p = parse_policy("ringmaster:r=3,variant=stop")
     >>> p.name, p.base, p.tau
     ('ringmaster', 'async', 2)

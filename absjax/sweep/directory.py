@@ -58,15 +58,22 @@ def claim(out: Path, sweep: Plan, asked: str | None, create: bool = True) -> str
     """Writes the manifest of a new directory, or checks an existing one;
     returns the directory's file format. Call it holding the claim lock.
 
-    Args:
-      out: the sweep directory.
-      sweep: the sweep that this run runs.
-      asked: the file format asked for (``None``: the directory's, or Parquet
-        for a new directory).
-      create: whether a missing manifest is written (not for a merge).
+    Parameters
+    ----------
+    out : pathlib.Path
+        The sweep directory.
+    sweep : ~absjax.sweep.Plan
+        The sweep that this run runs.
+    asked : str or None
+        The file format asked for (``None``: the directory's, or Parquet for a new
+        directory).
+    create : bool, optional
+        Whether a missing manifest is written (not for a merge).
 
-    Raises:
-      UsageError: the directory is another sweep's or not a sweep's.
+    Raises
+    ------
+    UsageError
+        The directory is another sweep's or not a sweep's.
     """
     manifest = out / MANIFEST
     if not manifest.exists():
@@ -112,11 +119,15 @@ def claim(out: Path, sweep: Plan, asked: str | None, create: bool = True) -> str
 def remove_leftovers(out: Path, own: set[str], everything: bool) -> None:
     """Removes the temporary files that no live run is writing.
 
-    Args:
-      out: the sweep directory.
-      own: names of the part files of this run's units (their temporaries are
-        leftovers: no other run writes them).
-      everything: no other run is here: every temporary file is a leftover.
+    Parameters
+    ----------
+    out : pathlib.Path
+        The sweep directory.
+    own : set of str
+        Names of the part files of this run's units (their temporaries are leftovers: no
+        other run writes them).
+    everything : bool
+        No other run is here: every temporary file is a leftover.
     """
     doomed = []
     if everything:

@@ -43,7 +43,19 @@ _DTYPES = {int: "Int64", float: "float64", str: "string"}
 
 @dataclasses.dataclass(frozen=True)
 class Unit:
-    """One unit of work: ``seeds`` consecutive seeds of one grid point."""
+    """One unit of work: ``seeds`` consecutive seeds of one grid point.
+
+    Attributes
+    ----------
+    point : int
+        Index of the grid point.
+    first : int
+        Global index of the first seed.
+    seeds : int
+        Number of seeds.
+    rows : int
+        Rows of its part file: seeds x logged rounds.
+    """
 
     point: int  # index of the grid point
     first: int  # global index of the first seed
@@ -51,17 +63,48 @@ class Unit:
     rows: int  # rows of its part file: seeds x logged rounds
 
     def file(self, file_format: str) -> str:
-        """The name of its part file, e.g. ``point-0003-seeds-000256-000511.csv``."""
+        """The name of its part file, e.g. ``point-0003-seeds-000256-000511.csv``.
+
+        Parameters
+        ----------
+        file_format : {"parquet", "csv"}
+            The part's format (its suffix).
+
+        Returns
+        -------
+        str
+        """
         last = self.first + self.seeds - 1
         return f"point-{self.point:04d}-seeds-{self.first:06d}-{last:06d}.{file_format}"
 
     def describe(self) -> str:
+        """``"point P, seeds A-B"``, for messages."""
         return f"point {self.point}, seeds {self.first}-{self.first + self.seeds - 1}"
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """A validated, expanded sweep: its points, units and fingerprint."""
+    """A validated, expanded sweep: its points, units and fingerprint.
+
+    Attributes
+    ----------
+    grid : dict
+        Gridded key -> converted values, in file order.
+    columns : dict
+        Gridded key -> its column in the part files.
+    points : list of dict
+        Full ``absjax simulate`` configuration of each point.
+    seeds : int
+        Seeds per point.
+    chunk_seeds : int
+        Seeds per unit.
+    units : list of ~absjax.sweep.Unit
+        Point-major, seeds ascending.
+    fingerprint : str
+        SHA-256 of the grid, the points and ``chunk_seeds``.
+    file_format : str or None
+        The TOML's ``format``; ``None``: not given.
+    """
 
     grid: dict[str, list]  # gridded key -> converted values, in file order
     columns: dict[str, str]  # gridded key -> its column in the part files
@@ -73,7 +116,18 @@ class Plan:
     file_format: str | None = None  # the TOML's ``format``; None: not given
 
     def manifest(self, file_format: str) -> dict[str, Any]:
-        """The content of ``manifest.json`` of this sweep stored as ``file_format``."""
+        """The content of ``manifest.json`` of this sweep stored as ``file_format``.
+
+        Parameters
+        ----------
+        file_format : {"parquet", "csv"}
+            The parts' format.
+
+        Returns
+        -------
+        dict
+            JSON-able.
+        """
         return {
             "format": FORMAT,
             "file_format": file_format,
@@ -100,11 +154,34 @@ class Plan:
         }
 
     def describe(self, point: int) -> str:
+        """The grid point ``point`` and its gridded values, for messages.
+
+        Parameters
+        ----------
+        point : int
+            The point's index.
+
+        Returns
+        -------
+        str
+        """
         return _describe(point, _values(self.grid, self.points[point]))
 
     def keys(self, point: int, rows: int) -> pd.DataFrame:
         """The first columns of a part of ``point``: ``point`` and the gridded
-        keys' values, ``rows`` times, with the dtypes every part shares."""
+        keys' values, ``rows`` times, with the dtypes every part shares.
+
+        Parameters
+        ----------
+        point : int
+            The point's index.
+        rows : int
+            The part's rows.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         config = self.points[point]
         columns: dict[str, Any] = {"point": pd.array([point] * rows, dtype="int64")}
         for name, column in self.columns.items():
@@ -130,8 +207,19 @@ def plan(config: dict[str, Any]) -> Plan:
     Every point's Simulator is built, so every error is found here, before
     anything runs.
 
-    Raises:
-      UsageError: naming the key, or the point and its argument.
+    Parameters
+    ----------
+    config : dict
+        The sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
+
+    Returns
+    -------
+    ~absjax.sweep.Plan
+
+    Raises
+    ------
+    UsageError
+        Naming the key, or the point and its argument.
     """
     fixed: dict[str, Any] = {}
     grid: dict[str, list] = {}

@@ -61,8 +61,10 @@ def check_part(path: Path, unit: Unit, columns: list[str]) -> None:
     point and seed indices. A Parquet part is checked from its footer and its
     ``point`` and ``seed`` columns, without reading the others.
 
-    Raises:
-      UsageError: the file is corrupt.
+    Raises
+    ------
+    UsageError
+        The file is corrupt.
     """
 
     def corrupt(why: str) -> UsageError:

@@ -52,23 +52,33 @@ def run_sweep(
 ) -> Path | None:
     """Runs (or resumes) a sweep, or one shard of it, into directory ``out``.
 
-    Args:
-      config: the sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
-      out: output directory: new, empty, or holding this sweep's manifest.
-      progress: show a progress bar over units on stderr.
-      file_format: ``"parquet"`` or ``"csv"``; wins over the ``format`` key.
-        Neither given: the directory's, or Parquet for a new one.
-      shard: ``"i/n"`` or a :class:`Shard`: run only the units ``u`` with
-        ``u % n == i``. None: every unit.
+    Parameters
+    ----------
+    config : dict
+        The sweep's keys, as in the TOML file (see :mod:`absjax.sweep`).
+    out : pathlib.Path
+        Output directory: new, empty, or holding this sweep's manifest.
+    progress : bool, optional
+        Show a progress bar over units on stderr.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"``; wins over the ``format`` key. Neither given: the
+        directory's, or Parquet for a new one.
+    shard : ~absjax.sweep.Shard or str, optional
+        ``"i/n"`` or a :class:`Shard`: run only the units ``u`` with ``u % n == i``.
+        None: every unit.
 
-    Returns:
-      The path of the result, or ``None`` if this run was a shard that found
-      other shards' units still missing (the last shard writes the result).
+    Returns
+    -------
+    pathlib.Path or None
+        The path of the result, or ``None`` if this run was a shard that found other
+        shards' units still missing (the last shard writes the result).
 
-    Raises:
-      UsageError: an invalid configuration, a directory that is not this
-        sweep's, a corrupt part file (nothing is overwritten), or another run
-        of the same units writing to ``out``.
+    Raises
+    ------
+    UsageError
+        An invalid configuration, a directory that is not this sweep's, a corrupt part
+        file (nothing is overwritten), or another run of the same units writing to
+        ``out``.
     """
     return _run(config, Path(out), progress, file_format, _shard(shard)).results
 
@@ -78,9 +88,25 @@ def merge_sweep(
 ) -> Path:
     """Writes the result of sweep directory ``out`` from its parts.
 
-    Raises:
-      UsageError: units without a part (naming them and their shards), a
-        corrupt part, or a directory that is not this sweep's.
+    Parameters
+    ----------
+    config : dict
+        The sweep's keys, as in the TOML file.
+    out : pathlib.Path
+        The sweep directory.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"`` (default: the directory's).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of the result.
+
+    Raises
+    ------
+    UsageError
+        Units without a part (naming them and their shards), a corrupt part, or a
+        directory that is not this sweep's.
     """
     return _run(config, Path(out), False, file_format, None).results
 
@@ -95,7 +121,28 @@ def command(
     merge: bool = False,
 ) -> None:
     """``absjax sweep``: reads the TOML file, runs the sweep (a shard, or the
-    merge), says what it wrote."""
+    merge), says what it wrote.
+
+    Parameters
+    ----------
+    config_path : str
+        The TOML file.
+    out : str
+        The sweep directory.
+    quiet : bool, optional
+        No progress bar.
+    file_format : str, optional
+        ``"parquet"`` or ``"csv"``.
+    shard : str, optional
+        ``"i/n"``: run one shard.
+    merge : bool, optional
+        Write the result from the parts instead of running.
+
+    Raises
+    ------
+    UsageError
+        As :func:`run_sweep` and :func:`merge_sweep`, naming the file.
+    """
     if file_format is not None:
         check_format(file_format)
     chosen = None if merge else _shard(shard)

@@ -60,7 +60,26 @@ _NO_LOCKS = {errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.E
 
 @dataclasses.dataclass(frozen=True)
 class Shard:
-    """Shard ``index`` of ``count``: the units ``u`` with ``u % count == index``."""
+    """Shard ``index`` of ``count``: the units ``u`` with ``u % count == index``.
+
+    Parameters
+    ----------
+    index : int
+        ``0 <= index < count``.
+    count : int
+        ``>= 1``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``0 <= index < count``.
+
+    Examples
+    --------
+    >>> shard = Shard.parse("1/4")
+    >>> shard.owns(5), shard.overlaps(Shard.parse("0/2"))
+    (True, False)
+    """
 
     index: int  # 0 <= index < count
     count: int  # >= 1
@@ -71,7 +90,22 @@ class Shard:
 
     @classmethod
     def parse(cls, text: str) -> Shard:
-        """``"i/n"`` (0-based ``i``); a one-line ``UsageError`` otherwise."""
+        """``"i/n"`` (0-based ``i``); a one-line ``UsageError`` otherwise.
+
+        Parameters
+        ----------
+        text : str
+            ``"i/n"``.
+
+        Returns
+        -------
+        ~absjax.sweep.Shard
+
+        Raises
+        ------
+        UsageError
+            Unless ``text`` is ``i/n`` with integers ``0 <= i < n``.
+        """
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
         if not match or not int(match[1]) < int(match[2]):
             raise UsageError(
@@ -83,15 +117,36 @@ class Shard:
         return f"{self.index}/{self.count}"
 
     def owns(self, unit: int) -> bool:
-        """Whether unit index ``unit`` is this shard's."""
+        """Whether unit index ``unit`` is this shard's.
+
+        Parameters
+        ----------
+        unit : int
+            A unit index.
+
+        Returns
+        -------
+        bool
+        """
         return unit % self.count == self.index
 
     def overlaps(self, other: Shard) -> bool:
-        """Whether some unit index belongs to both (Chinese remainder theorem)."""
+        """Whether some unit index belongs to both (Chinese remainder theorem).
+
+        Parameters
+        ----------
+        other : ~absjax.sweep.Shard
+            Another shard.
+
+        Returns
+        -------
+        bool
+        """
         return (self.index - other.index) % math.gcd(self.count, other.count) == 0
 
     @property
     def lock(self) -> str:
+        """The name of this shard's lock file in the sweep directory."""
         return f".lock-{self.index}-of-{self.count}"
 
 
@@ -151,8 +206,10 @@ class Locks:
         """Takes ``shard``'s lock, refusing while an overlapping run holds its
         own (call it holding the claim lock, so that no two runs check at once).
 
-        Raises:
-          UsageError: another run of an overlapping shard is running.
+        Raises
+        ------
+        UsageError
+            Another run of an overlapping shard is running.
         """
         self._shard = shard
         self._take(shard.lock, shard)

@@ -63,20 +63,33 @@ def ksync_error_bound(rounds, eta, L, c, sigma2, k, b, f0_gap):
         E[F(w_J)] - F* <= eta L sigma2 / (2 c k b)
                           + (1 - eta c)^J (F(w_0) - F* - eta L sigma2 / (2 c k b))
 
-    Args:
-      rounds: ``J >= 0``, a number or an array (real values are allowed, for
+    Parameters
+    ----------
+    rounds
+        ``J >= 0``, a number or an array (real values are allowed, for
         :func:`error_vs_time`).
-      eta: step size ``> 0`` with ``eta * c <= 1``.
-      L: smoothness constant ``> 0``.
-      c: strong-convexity constant in ``(0, L]``.
-      sigma2: gradient variance per sample, ``>= 0``.
-      k: gradients averaged per round (K), an integer ``>= 1``.
-      b: minibatch size per gradient, an integer ``>= 1``.
-      f0_gap: ``F(w_0) - F*``, ``>= 0``.
+    eta
+        Step size ``> 0`` with ``eta * c <= 1``.
+    L
+        Smoothness constant ``> 0``.
+    c
+        Strong-convexity constant in ``(0, L]``.
+    sigma2
+        Gradient variance per sample, ``>= 0``.
+    k
+        Gradients averaged per round (K), an integer ``>= 1``.
+    b
+        Minibatch size per gradient, an integer ``>= 1``.
+    f0_gap
+        ``F(w_0) - F*``, ``>= 0``.
 
-    Returns:
-      The bound, a float or an array shaped like ``rounds``.
+    Returns
+    -------
+    float or numpy.ndarray
+        The bound, a float or an array shaped like ``rounds``.
 
+    Examples
+    --------
     >>> round(ksync_error_bound(0, 0.1, 1, 1, 1, 2, 1, 1.0), 6)  # F(w_0) - F*
     1.0
     >>> round(ksync_error_bound(1e6, 0.1, 1, 1, 1, 2, 1, 1.0), 6)  # 0.1/(2*2)
@@ -98,11 +111,17 @@ def kasync_error_bound(rounds, eta, L, c, sigma2, k, b, f0_gap, gamma, p0):
     ``p0`` lower-bounds the probability that an update is fresh (staleness 0).
     ``gamma = p0/2`` gives ``gamma' = 1``, the K-sync bound.
 
-    Args:
-      rounds, eta, L, c, sigma2, k, b, f0_gap: as :func:`ksync_error_bound`.
-      gamma: staleness constant in ``[0, 1]``.
-      p0: probability lower bound in ``[0, 1]``.
+    Parameters
+    ----------
+    rounds, eta, L, c, sigma2, k, b, f0_gap
+        As :func:`ksync_error_bound`.
+    gamma
+        Staleness constant in ``[0, 1]``.
+    p0
+        Probability lower bound in ``[0, 1]``.
 
+    Examples
+    --------
     >>> round(kasync_error_bound(1e6, 0.1, 1, 1, 1, 2, 1, 1.0, 0.5, 0.0), 6)
     0.05
     """
@@ -127,14 +146,20 @@ def error_vs_time(bound_fn: Callable, times, mean_round_time: float, **kw):
     number of rounds done by time ``t``, ``J = t / E[T_round]`` (the long-run
     rate, exact as ``t -> inf`` by the renewal theorem), into the error bound.
 
-    Args:
-      bound_fn: :func:`ksync_error_bound`, :func:`kasync_error_bound` or any
-        function taking the rounds first.
-      times: wall-clock times ``>= 0`` (a number or an array).
-      mean_round_time: ``E[T_round] > 0``, e.g. from
-        :func:`expected_round_time`.
-      **kw: the bound's other arguments.
+    Parameters
+    ----------
+    bound_fn : callable
+        :func:`ksync_error_bound`, :func:`kasync_error_bound` or any function taking the
+        rounds first.
+    times
+        Wall-clock times ``>= 0`` (a number or an array).
+    mean_round_time : float
+        ``E[T_round] > 0``, e.g. from :func:`expected_round_time`.
+    **kw
+        The bound's other arguments.
 
+    Examples
+    --------
     >>> t = expected_round_time("k_sync", "exp:rate=1", n=4, k=2)
     >>> e = error_vs_time(ksync_error_bound, [0.0, 1e6], t, eta=0.1, L=1, c=1,
     ...                   sigma2=1, k=2, b=1, f0_gap=1.0)
@@ -156,12 +181,19 @@ def best_fixed_k(delay, n: int, time_budget: float, **bound_kw) -> int:
     rounds short, a large K lowers the error floor). A K whose round time is
     infinite (heavy Pareto tails) does no round. Ties go to the smaller K.
 
-    Args:
-      delay: a :class:`absjax.delays.Delay`, a law or a SPEC string.
-      n: number of workers, ``>= 1``.
-      time_budget: wall-clock time ``>= 0``.
-      **bound_kw: ``eta, L, c, sigma2, b, f0_gap`` of :func:`ksync_error_bound`.
+    Parameters
+    ----------
+    delay
+        A :class:`absjax.delays.Delay`, a law or a SPEC string.
+    n : int
+        Number of workers, ``>= 1``.
+    time_budget : float
+        Wall-clock time ``>= 0``.
+    **bound_kw
+        ``eta, L, c, sigma2, b, f0_gap`` of :func:`ksync_error_bound`.
 
+    Examples
+    --------
     >>> kw = dict(eta=0.1, L=1, c=1, sigma2=1, b=1, f0_gap=1.0)
     >>> best_fixed_k("exp:rate=1", 8, 1e4, **kw)  # the floor dominates
     8
@@ -196,17 +228,28 @@ def noisy_quadratic_expected_loss(h, w0, eta, noise, k: int, rounds: int):
     ``|1 - eta h_j| > 1``); the sharpest test of the simulator (docs:
     Concepts > Theory, docs/concepts.md#concepts-theory).
 
-    Args:
-      h: Hessian spectrum, numbers ``>= 0`` (shape ``(d,)``).
-      w0: initial model, a number or shape ``(d,)``.
-      eta: step size ``> 0``.
-      noise: gradient noise standard deviation per coordinate, ``>= 0``.
-      k: updates averaged per round, ``>= 1``.
-      rounds: last round, ``>= 0``.
+    Parameters
+    ----------
+    h
+        Hessian spectrum, numbers ``>= 0`` (shape ``(d,)``).
+    w0
+        Initial model, a number or shape ``(d,)``.
+    eta
+        Step size ``> 0``.
+    noise
+        Gradient noise standard deviation per coordinate, ``>= 0``.
+    k : int
+        Updates averaged per round, ``>= 1``.
+    rounds : int
+        Last round, ``>= 0``.
 
-    Returns:
-      float64 array ``E[F(w_t)]`` for ``t = 0 .. rounds``.
+    Returns
+    -------
+    numpy.ndarray
+        Float64 array ``E[F(w_t)]`` for ``t = 0 .. rounds``.
 
+    Examples
+    --------
     >>> noisy_quadratic_expected_loss([1.0], [1.0], 0.5, 0.0, 1, 2).tolist()
     [0.5, 0.125, 0.03125]
     """
@@ -250,9 +293,31 @@ def rennala_time_complexity(taus, L, delta, eps, sigma2) -> tuple[float, int]:
 
     the minimiser ``m`` being the number of fastest workers worth using.
 
-    Returns:
-      ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
+    Returns
+    -------
+    tuple
+        ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
 
+    Parameters
+    ----------
+    taus : ArrayLike
+        ``tau_i > 0``, each worker's time per stochastic gradient.
+    L : float
+        Smoothness constant ``> 0``.
+    delta : float
+        ``F(w_0) - F* > 0``.
+    eps : float
+        Target ``eps > 0``.
+    sigma2 : float
+        Gradient variance ``>= 0``.
+
+    Returns
+    -------
+    tuple
+        ``(time, m)`` with ``m`` in ``[1, n]`` (1-based; ties to the smaller m).
+
+    Examples
+    --------
     >>> t, m = rennala_time_complexity([1.0, 2.0, 100.0], 1, 1, 0.1, 1)
     >>> round(t, 6), m  # m = 2: (4/3) * (10 + 100/2)
     (80.0, 2)
@@ -279,6 +344,22 @@ def abs_rate_shape(T, k, u):
     ``U`` local steps per job. Only the shape is known to us; the constants
     (smoothness, variance, initial gap) are not, so compare ratios, not values.
 
+    Parameters
+    ----------
+    T : ArrayLike
+        Rounds ``>= 1``.
+    k : ArrayLike
+        Updates per round, ``K >= 1``.
+    u : ArrayLike
+        Local steps per job, ``U >= 1``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``1 / sqrt(T K U)``.
+
+    Examples
+    --------
     >>> abs_rate_shape(100, 4, 1)
     0.05
     """

@@ -136,16 +136,27 @@ class DurationLaw:
     workers started together (independent chains), e.g. one K-sync round.
     Consecutive jobs of a worker are correlated, which this does not describe.
 
-    Attributes:
-      law: the base law (an :mod:`absjax.delays` law).
-      speed: the worker's slowdown factor.
-      straggler_prob: probability that a job straggles.
-      straggler_factor: slowdown of a straggling job.
-      slow_prob: probability that a job is slow (persistent stragglers).
-      slow_factor: slowdown of a slow job.
-      points: the points where the CDF has a kink or a jump.
-      tail_index: ``alpha`` of a Pareto tail, ``inf`` for lighter tails.
+    Attributes
+    ----------
+    law
+        The base law (an :mod:`absjax.delays` law).
+    speed
+        The worker's slowdown factor.
+    straggler_prob
+        Probability that a job straggles.
+    straggler_factor
+        Slowdown of a straggling job.
+    slow_prob
+        Probability that a job is slow (persistent stragglers).
+    slow_factor
+        Slowdown of a slow job.
+    points
+        The points where the CDF has a kink or a jump.
+    tail_index
+        ``alpha`` of a Pareto tail, ``inf`` for lighter tails.
 
+    Examples
+    --------
     >>> f = DurationLaw(delays.exponential(rate=1.0), speed=2.0)
     >>> round(float(f(2.0)), 6), round(float(f.sf(2.0)), 6)  # 1 - e^-1, e^-1
     (0.632121, 0.367879)
@@ -187,7 +198,18 @@ class DurationLaw:
         return sum(w * self._cdf(x / f) for w, f in self.components)
 
     def sf(self, x):
-        """Survival function ``P(X > x)``, accurate in the tail."""
+        """Survival function ``P(X > x)``, accurate in the tail.
+
+        Parameters
+        ----------
+        x : ArrayLike
+            Where to evaluate it.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(X > x)``, float64.
+        """
         x = np.asarray(x, dtype=np.float64)
         return sum(w * self._sf(x / f) for w, f in self.components)
 
@@ -287,17 +309,25 @@ def worker_cdfs(delay, n: int, speeds=None) -> list[DurationLaw]:
     must be passed explicitly. A per-worker :class:`absjax.delays.Trace` gives
     worker ``i`` the empirical law of its own column (it needs ``n`` columns).
 
-    Args:
-      delay: a :class:`absjax.delays.Delay`, a law or a SPEC string; it must
-        have no communication time.
-      n: number of workers, ``>= 1``.
-      speeds: ``None`` (use ``delay.speeds``), ``"none"``, ``"sqrt"`` or a
-        sequence of ``n`` positive factors.
+    Parameters
+    ----------
+    delay
+        A :class:`absjax.delays.Delay`, a law or a SPEC string; it must have no
+        communication time.
+    n : int
+        Number of workers, ``>= 1``.
+    speeds
+        ``None`` (use ``delay.speeds``), ``"none"``, ``"sqrt"`` or a sequence of ``n``
+        positive factors.
 
-    Returns:
-      ``n`` :class:`DurationLaw` objects: callables ``x -> F_i(x)`` that also
-      have ``.sf(x)`` and ``.mean()``.
+    Returns
+    -------
+    list of ~absjax.theory.DurationLaw
+        ``n`` :class:`DurationLaw` objects: callables ``x -> F_i(x)`` that also have
+        ``.sf(x)`` and ``.mean()``.
 
+    Examples
+    --------
     >>> fs = worker_cdfs("exp:rate=1", 2, speeds="sqrt")
     >>> [round(f.mean(), 6) for f in fs]
     [1.0, 1.414214]

@@ -147,20 +147,28 @@ def order_statistic_mean(delay, k: int, n: int, *, method: str = "auto") -> floa
     ``speeds`` gives independent but non-identical durations: the result is then
     ``order_statistic_mean_heterogeneous(worker_cdfs(delay, n), k)``.
 
-    Args:
-      delay: a :class:`absjax.delays.Delay`, a law, or a SPEC string such as
-        ``"pareto:scale=1,alpha=2.5"``; no communication time (its CDF has no
-        closed form).
-      k: rank, an integer in ``[1, n]`` (``k = n`` is the maximum).
-      n: number of durations, an integer ``>= 1``.
-      method: ``"auto"``, ``"closed"`` (raise if there is no closed form) or
-        ``"quad"`` (always integrate: the independent check of the closed
-        forms).
+    Parameters
+    ----------
+    delay
+        A :class:`absjax.delays.Delay`, a law, or a SPEC string such as
+        ``"pareto:scale=1,alpha=2.5"``; no communication time (its CDF has no closed
+        form).
+    k : int
+        Rank, an integer in ``[1, n]`` (``k = n`` is the maximum).
+    n : int
+        Number of durations, an integer ``>= 1``.
+    method : str, default 'auto'
+        ``"auto"``, ``"closed"`` (raise if there is no closed form) or ``"quad"``
+        (always integrate: the independent check of the closed forms).
 
-    Raises:
-      ValueError: for invalid ``k``/``n``, a delay with communication time, or
-        an infinite mean (Pareto with ``(n-k+1) alpha <= 1``).
+    Raises
+    ------
+    ValueError
+        For invalid ``k``/``n``, a delay with communication time, or an infinite mean
+        (Pareto with ``(n-k+1) alpha <= 1``).
 
+    Examples
+    --------
     >>> round(order_statistic_mean("exp:rate=2", k=3, n=3), 6)  # (1+1/2+1/3)/2
     0.916667
     >>> round(order_statistic_mean("pareto:scale=1,alpha=2.5", 1, 1), 6)
@@ -181,6 +189,30 @@ def order_statistic_variance(delay, k: int, n: int, *, method: str = "auto") -> 
     dx``, computed around the mean to avoid cancellation (see
     :func:`order_statistic_mean` for the arguments and the method).
 
+    Parameters
+    ----------
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
+        A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
+        time).
+    k : int
+        Rank, an integer in ``[1, n]``.
+    n : int
+        Number of durations, an integer ``>= 1``.
+    method : {"auto", "closed", "quad"}
+        As :func:`order_statistic_mean`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For invalid ``k``/``n``, a delay with communication time, or an infinite
+        variance.
+
+    Examples
+    --------
     >>> round(order_statistic_variance("exp:rate=1", k=2, n=2), 6)  # 1/4 + 1
     1.25
     >>> round(order_statistic_variance("uniform:low=0,high=1", 1, 1), 6)
@@ -257,12 +289,17 @@ def order_statistic_mean_heterogeneous(cdfs: Sequence[Callable], k: int) -> floa
     tolerance about 1e-10). This is the round time of ``k_sync`` under the fixed
     computation model of Tyurin & Richtarik (arXiv 2305.12387).
 
-    Args:
-      cdfs: one CDF per worker, callables taking a float64 ``x``; items that
-        also have ``.sf(x)`` (such as :func:`worker_cdfs`'s) keep the far tail
-        accurate, and their ``tail_index`` lets an infinite mean be detected.
-      k: rank, an integer in ``[1, len(cdfs)]``.
+    Parameters
+    ----------
+    cdfs : sequence of callable
+        One CDF per worker, callables taking a float64 ``x``; items that also have
+        ``.sf(x)`` (such as :func:`worker_cdfs`'s) keep the far tail accurate, and their
+        ``tail_index`` lets an infinite mean be detected.
+    k : int
+        Rank, an integer in ``[1, len(cdfs)]``.
 
+    Examples
+    --------
     >>> fs = worker_cdfs("exp:rate=1", 2, speeds=(1.0, 2.0))  # rates 1 and 1/2
     >>> round(order_statistic_mean_heterogeneous(fs, 1), 6)  # 1 / (1 + 1/2)
     0.666667
@@ -273,6 +310,19 @@ def order_statistic_mean_heterogeneous(cdfs: Sequence[Callable], k: int) -> floa
 def order_statistic_variance_heterogeneous(cdfs: Sequence[Callable], k: int) -> float:
     """``Var[X_(k)]`` of independent, non-identical durations (see the mean).
 
+    Parameters
+    ----------
+    cdfs : sequence of callable
+        One CDF per worker (see :func:`order_statistic_mean_heterogeneous`).
+    k : int
+        Rank, an integer in ``[1, len(cdfs)]``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> fs = worker_cdfs("exp:rate=1", 2, speeds=(1.0, 2.0))
     >>> round(order_statistic_variance_heterogeneous(fs, 1), 6)  # Exp(3/2)
     0.444444

@@ -98,6 +98,22 @@ def round_time_is_exact(policy: str, delay, k: int | None = None) -> bool:
     ``k = 1`` is ``async`` and exact for any law. Otherwise ``k_async``'s value
     is the K-sync time, an upper bound for new-longer-than-used laws.
 
+    Parameters
+    ----------
+    policy : str
+        One of ``sync, k_sync, k_batch_sync, k_async, k_batch_async, async``.
+    delay : ~absjax.Delay or ~absjax.delays.Law or str
+        A :class:`~absjax.delays.Delay`, a law or a SPEC string (no communication
+        time).
+    k : int, optional
+        The policy's K.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
     >>> round_time_is_exact("k_async", "exp:rate=1", k=2)
     True
     >>> round_time_is_exact("k_async", "shifted_exp:shift=1,rate=1", k=2)
@@ -143,14 +159,20 @@ def expected_round_time(policy: str, delay, n: int, k: int | None = None) -> flo
     together with independent stationary states, and for the long-run averages
     of ``k_batch_async``/``async``; ``k_async``'s value is then not exact).
 
-    Args:
-      policy: one of ``sync, k_sync, k_batch_sync, k_async, k_batch_async,
-        async``.
-      delay: a :class:`absjax.delays.Delay`, a law or a SPEC string.
-      n: number of workers, an integer ``>= 1``.
-      k: the policy's K in ``[1, n]``; ``None`` for ``sync`` (K = n) and
-        ``async`` (K = 1).
+    Parameters
+    ----------
+    policy : str
+        One of ``sync, k_sync, k_batch_sync, k_async, k_batch_async, async``.
+    delay
+        A :class:`absjax.delays.Delay`, a law or a SPEC string.
+    n : int
+        Number of workers, an integer ``>= 1``.
+    k : int, optional
+        The policy's K in ``[1, n]``; ``None`` for ``sync`` (K = n) and ``async`` (K =
+        1).
 
+    Examples
+    --------
     >>> round(expected_round_time("k_sync", "exp:rate=1", n=4, k=2), 6)  # 1/4+1/3
     0.583333
     >>> round(expected_round_time("k_batch_sync", "exp:rate=1", n=4, k=2), 6)

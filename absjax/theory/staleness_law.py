@@ -42,17 +42,26 @@ def staleness_pmf(
     ``P(s = j) = (1-p)^j / sum_{i<=tau} (1-p)^i`` for ``j <= tau``. This holds
     for exponential delays only; for other laws there is no closed form.
 
-    Args:
-      n: number of workers, ``>= 1``.
-      k: updates per round, in ``[1, n]``.
-      tau: staleness bound ``>= 0`` or ``None`` (unbounded).
-      max_staleness: the last lag listed; ``None`` lists up to ``tau``, or
-        (unbounded) up to the first lag whose remaining tail mass is below
-        ``1e-12``. A shorter listing is a prefix that does not sum to 1.
+    Parameters
+    ----------
+    n : int
+        Number of workers, ``>= 1``.
+    k : int
+        Updates per round, in ``[1, n]``.
+    tau : int, optional
+        Staleness bound ``>= 0`` or ``None`` (unbounded).
+    max_staleness : int, optional
+        The last lag listed; ``None`` lists up to ``tau``, or (unbounded) up to the
+        first lag whose remaining tail mass is below ``1e-12``. A shorter listing is a
+        prefix that does not sum to 1.
 
-    Returns:
-      float64 array ``pmf[j] = P(s = j)``, ``j = 0 .. max_staleness``.
+    Returns
+    -------
+    numpy.ndarray
+        Float64 array ``pmf[j] = P(s = j)``, ``j = 0 .. max_staleness``.
 
+    Examples
+    --------
     >>> staleness_pmf(n=4, k=2, tau=1).round(6).tolist()  # 1 : 1/2, renormalised
     [0.666667, 0.333333]
     >>> staleness_pmf(n=4, k=2, max_staleness=2).tolist()
@@ -85,6 +94,21 @@ def staleness_mean(n: int, k: int, tau: int | None = None) -> float:
     of :func:`staleness_pmf`: ``q/(1-q) - (tau+1) q^(tau+1) / (1 - q^(tau+1))``
     with ``q = 1 - p``. Exponential delays only: no closed form otherwise.
 
+    Parameters
+    ----------
+    n : int
+        Number of workers, ``>= 1``.
+    k : int
+        K, in ``[1, n]``.
+    tau : int, optional
+        Staleness bound (``None``: unbounded).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> staleness_mean(n=8, k=1)  # async: n - 1
     7.0
     >>> round(staleness_mean(n=4, k=2, tau=1), 6)  # 0 * 2/3 + 1 * 1/3
@@ -114,6 +138,21 @@ def wasted_per_round(n: int, k: int, tau: int | None) -> float:
     gives ``S = n``, ``W = n - k``; ``tau -> inf`` (``None``) gives 0. This
     holds for exponential delays only; there is no closed form otherwise.
 
+    Parameters
+    ----------
+    n : int
+        Number of workers, ``>= 1``.
+    k : int
+        K, in ``[1, n]``.
+    tau : int or None
+        Staleness bound (``None``: unbounded, nothing is wasted).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> wasted_per_round(n=8, k=2, tau=0)
     6.0
     >>> wasted_per_round(n=8, k=2, tau=None)

@@ -55,9 +55,29 @@ def score(values: np.ndarray) -> np.ndarray:
 def bootstrap(
     values: np.ndarray, replicates: int = 2000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float, float]:
-    """The median of ``values`` and its percentile-bootstrap interval
-    (Efron and Tibshirani, *An Introduction to the Bootstrap*, 1993).
+    """The median of ``values`` and its percentile-bootstrap interval.
 
+    The percentile bootstrap of Efron and Tibshirani (*An Introduction to the
+    Bootstrap*, 1993).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The per-seed values.
+    replicates : int, default 2000
+        Bootstrap resamples.
+    seed : int, default 0
+        Seed of the resampling.
+    level : float, default 0.95
+        The interval's coverage.
+
+    Returns
+    -------
+    median, low, high : float
+        The median and the interval's ends.
+
+    Examples
+    --------
     >>> median, low, high = bootstrap(np.arange(1.0, 21.0), replicates=200)
     >>> float(median), bool(low <= median <= high)
     (10.5, True)

@@ -23,7 +23,26 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class Range:
-    """Numbers in ``[low, high]``: ``log`` spaced, or ``integer``."""
+    """Numbers in ``[low, high]``: ``log`` spaced, or ``integer``.
+
+    Parameters
+    ----------
+    name : str
+        The number's :meth:`Simulator.run <absjax.Simulator.run>` ``points=``
+        name.
+    low, high : float
+        The finite ends, ``low <= high``.
+    log : bool, optional
+        Log spaced (then ``low > 0``; default: not).
+    integer : bool, optional
+        Integer values only (then the ends are integers; default: not).
+
+    Raises
+    ------
+    ValueError
+        If an end is not finite, the range is empty, or an end breaks ``log``
+        or ``integer``.
+    """
 
     name: str
     low: float
@@ -47,10 +66,22 @@ class Range:
 
     @property
     def edges(self) -> tuple:
+        """``(low, high)``: the values checked against the simulator."""
         return (self.low, self.high)
 
     def sample(self, rng: np.random.Generator) -> float | int:
-        """One uniform (or log-uniform) draw."""
+        """One uniform (or log-uniform) draw.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random numbers.
+
+        Returns
+        -------
+        float or int
+            An int for an ``integer`` range, rounded and kept in the range.
+        """
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
@@ -60,7 +91,18 @@ class Range:
         return float(value)
 
     def suggest(self, trial) -> float | int:
-        """The value an Optuna trial suggests."""
+        """The value an Optuna trial suggests.
+
+        Parameters
+        ----------
+        trial : object
+            An Optuna trial (``optuna.trial.Trial``), which records the value
+            under ``name``.
+
+        Returns
+        -------
+        float or int
+        """
         if self.integer:
             return trial.suggest_int(
                 self.name, int(self.low), int(self.high), log=self.log
@@ -68,7 +110,20 @@ class Range:
         return trial.suggest_float(self.name, self.low, self.high, log=self.log)
 
     def on_edge(self, value) -> bool:
-        """Whether ``value`` lies on (within 2% of the span of) an end."""
+        """Whether ``value`` lies on (within 2% of the span of) an end.
+
+        The span is measured in ``log`` space for a ``log`` range; a range of
+        one point has no edge.
+
+        Parameters
+        ----------
+        value : float or int
+            A value of the range.
+
+        Returns
+        -------
+        bool
+        """
         if self.low == self.high:
             return False
         lo, hi, v = self.low, self.high, value
@@ -79,7 +134,21 @@ class Range:
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """One of a few ``values``."""
+    """One of a few ``values``.
+
+    Parameters
+    ----------
+    name : str
+        The number's :meth:`Simulator.run <absjax.Simulator.run>` ``points=``
+        name.
+    values : tuple
+        The choices, at least one.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty.
+    """
 
     name: str
     values: tuple
@@ -90,15 +159,52 @@ class Choice:
 
     @property
     def edges(self) -> tuple:
+        """Every choice: the values checked against the simulator."""
         return self.values
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One choice, drawn uniformly.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random numbers.
+
+        Returns
+        -------
+        object
+            One of ``values``.
+        """
         return self.values[int(rng.integers(len(self.values)))]
 
     def suggest(self, trial) -> Any:
+        """The choice an Optuna trial suggests (a categorical distribution).
+
+        Parameters
+        ----------
+        trial : object
+            An Optuna trial (``optuna.trial.Trial``), which records the
+            choice under ``name``.
+
+        Returns
+        -------
+        object
+            One of ``values``.
+        """
         return trial.suggest_categorical(self.name, list(self.values))
 
     def on_edge(self, value) -> bool:
+        """Whether ``value`` is the smallest or largest of more than 2 choices.
+
+        Parameters
+        ----------
+        value : object
+            One of ``values``.
+
+        Returns
+        -------
+        bool
+        """
         ordered = sorted(self.values)
         return len(ordered) > 2 and value in (ordered[0], ordered[-1])
 
@@ -115,10 +221,22 @@ def _number(text: str, name: str) -> float | int:
 
 
 def parse_range(text: str) -> Space:
-    """``NAME=LOW:HIGH[:log][:int]`` (a range) or ``NAME=V1,V2,...`` (a choice).
+    """A search space from text: a :class:`Range` or a :class:`Choice`.
 
-    Raises:
-      ValueError: a malformed or empty range.
+    Parameters
+    ----------
+    text : str
+        ``NAME=LOW:HIGH[:log][:int]`` (a range) or ``NAME=V1,V2,...`` (a
+        choice).
+
+    Returns
+    -------
+    ~absjax.tune.Range or ~absjax.tune.Choice
+
+    Raises
+    ------
+    ValueError
+        A malformed or empty range.
     """
     name, sep, body = text.partition("=")
     name = name.strip()

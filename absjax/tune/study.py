@@ -32,7 +32,17 @@ TUNE_OFFSET = 1_000_000  # first global seed index of the tuning seeds
 
 @dataclasses.dataclass
 class Method:
-    """A policy SPEC (``absjax list policies``) and the ranges of its numbers."""
+    """A policy SPEC (``absjax list policies``) and the ranges of its numbers.
+
+    Parameters
+    ----------
+    policy : str
+        The policy's SPEC.
+    spaces : list of ~absjax.tune.Range or ~absjax.tune.Choice
+        The ranges of its numbers.
+    label : str, optional
+        The method's name in the results (default: ``policy``).
+    """
 
     policy: str
     spaces: list[Space]
@@ -40,12 +50,36 @@ class Method:
 
     @property
     def name(self) -> str:
+        """The method's name in the results: ``label``, else ``policy``."""
         return self.label or self.policy
 
 
 @dataclasses.dataclass
 class Tuned:
-    """Every trial, the best configuration per method and the comparison."""
+    """Every trial, the best configuration per method and the comparison.
+
+    What :func:`~absjax.tune.tune` returns.
+
+    Attributes
+    ----------
+    trials : pandas.DataFrame
+        One row per trial: ``method``, ``algorithm``, ``index``, ``score``,
+        ``seeds``, ``rounds``, ``cost``, ``spent`` (seed-rounds so far) and the
+        configuration's numbers.
+    best : dict
+        Method name -> its ``policy``, chosen ``config`` and ``tune_score``.
+    table : pandas.DataFrame
+        One row per method: the chosen configuration's median objective on
+        the evaluation seeds with its percentile-bootstrap interval, and the
+        ranges whose edge it lies on (``on_edge``).
+    evaluation : dict
+        Method name -> ``(eval_seeds,)`` per-seed objective on the evaluation
+        seeds.
+    objective : str
+        The objective (``score``): one of ``OBJECTIVES``.
+    target : float or None
+        The loss to reach.
+    """
 
     trials: pd.DataFrame
     best: dict[str, dict[str, Any]]
@@ -55,8 +89,21 @@ class Tuned:
     target: float | None
 
     def save(self, out: str | Path) -> Path:
-        """Writes ``trials.parquet``, ``best.json``, ``table.csv``,
-        ``table.md`` and the figures (``absjax.tune.figures``) to ``out``."""
+        """Writes the results and their figures to a folder.
+
+        The files are ``trials.parquet``, ``best.json``, ``table.csv``,
+        ``table.md`` and the figures (``absjax.tune.figures``).
+
+        Parameters
+        ----------
+        out : str or pathlib.Path
+            The folder (made if missing).
+
+        Returns
+        -------
+        pathlib.Path
+            ``out``.
+        """
         from absjax.tune import figures
 
         out = Path(out)

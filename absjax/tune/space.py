@@ -159,7 +159,7 @@ class Choice:
 
     @property
     def edges(self) -> tuple:
-        """Every choice: the values checked against the simulator."""
+        """Every choice (the values checked against the simulator)."""
         return self.values
 
     def sample(self, rng: np.random.Generator) -> Any:

@@ -50,7 +50,7 @@ class Method:
 
     @property
     def name(self) -> str:
-        """The method's name in the results: ``label``, else ``policy``."""
+        """The method's name in the results (``label``, else ``policy``)."""
         return self.label or self.policy
 
 
@@ -186,8 +186,10 @@ def tune(
         The policies and the ranges of their numbers.
     num_workers : int
         N.
-    delay, objective : Delay or str, Objective or str
-        The cluster's delay model and the workload (SPECs or objects).
+    delay : ~absjax.Delay or str
+        The cluster's delay model (a SPEC or an object).
+    objective : ~absjax.objectives.Objective or str
+        The workload (a SPEC or an object).
     budget : int
         Simulated seed-rounds each method may spend on tuning.
     score : str

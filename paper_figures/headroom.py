@@ -53,14 +53,16 @@ def _simulator(policy, n, tail, spread, phase, lr=0.1):
         phasemap.objective(phase.objective),
         lr=lr,
         rounds=_rounds(n, phase.horizon),
-        log_every=2,
+        log_every=1,  # every model: the time to the target on one grid
         k_max=n,
     )
 
 
 def _times(result, phase, loss0):
     target = phase.target_fraction * loss0
-    return tuning.to_target(result, target, phase.horizon, loss0)["time"]
+    return tuning.to_target(result, target, phase.horizon, loss0, phase.resolution)[
+        "time"
+    ]
 
 
 def _tuned(key, n, cell, phase, seed, loss0):

@@ -196,13 +196,7 @@ def optuna_search(
             ),
             "qmc": lambda: optuna.samplers.QMCSampler(seed=seed),
         }[sampler]()
-        study = optuna.create_study(
-            storage=storage,
-            study_name=study_name,
-            sampler=made,
-            direction="minimize",
-            load_if_exists=storage is not None,
-        )
+        study = _join_study(optuna, storage, study_name, made)
         trials = []
         while count > 0:
             asked = [study.ask() for _ in range(min(batch, count))]
@@ -234,3 +228,26 @@ def best(trials: list[dict[str, Any]]) -> dict[str, Any]:
     return min(
         final, key=lambda t: t["score"] if math.isfinite(t["score"]) else math.inf
     )
+
+
+def _join_study(optuna, storage, study_name, sampler, attempts: int = 5):
+    """Create or join the study. Processes that start together may race to
+    create an RDB storage's tables: a loser retries and then finds them."""
+    import time
+
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                storage=storage,
+                study_name=study_name,
+                sampler=sampler,
+                direction="minimize",
+                load_if_exists=storage is not None,
+            )
+        except sqlalchemy.exc.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -237,7 +237,7 @@ def _join_study(optuna, storage, study_name, sampler, attempts: int = 5):
 
     import sqlalchemy.exc
 
-    for attempt in range(attempts):
+    for attempt in range(1, attempts + 1):
         try:
             return optuna.create_study(
                 storage=storage,
@@ -247,7 +247,6 @@ def _join_study(optuna, storage, study_name, sampler, attempts: int = 5):
                 load_if_exists=storage is not None,
             )
         except sqlalchemy.exc.OperationalError:
-            if attempt == attempts - 1:
+            if attempt == attempts:
                 raise
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
+            time.sleep(0.5 * attempt)

@@ -246,7 +246,7 @@ def _join_study(optuna, storage, study_name, sampler, attempts: int = 5):
                 direction="minimize",
                 load_if_exists=storage is not None,
             )
-        except sqlalchemy.exc.OperationalError:
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError):
             if attempt == attempts:
                 raise
             time.sleep(0.5 * attempt)
